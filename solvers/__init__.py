@@ -1,0 +1,5 @@
+"""Optimisation algorithms for pcn-planner: candidate hubs, master problem, bounds.
+
+Solvers read the domain (problem, plan, geography, scoring) from ``pcn_planner``
+and never its CLI, maps or batch layers.
+"""

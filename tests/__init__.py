@@ -1,0 +1,1 @@
+"""pcn-planner test suite."""

@@ -1,0 +1,42 @@
+"""The command line: real runs, and one-line errors without tracebacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from .conftest import REPO
+
+
+def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pcn_planner", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_atlas_summary_prints_the_region(tmp_path: Path) -> None:
+    done = run("atlas", "summary", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "141 practices, 1,210,283 patients" in done.stdout
+    assert "current PCNs (25)" in done.stdout
+    assert "EAST STAFFORDSHIRE PCN" in done.stdout
+
+
+def test_bad_input_is_one_line_with_no_traceback(data_copy: Path) -> None:
+    frame = pd.read_csv(data_copy / "practices.csv", dtype=str, keep_default_na=False)
+    frame.loc[0, "list_size"] = "0"
+    frame.to_csv(data_copy / "practices.csv", index=False)
+    done = run("atlas", "summary", "--data", str(data_copy))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "pcn-planner: error: practices.csv, row 2, field 'list_size': value 0 must be greater than 0"
+    ]
+    assert "Traceback" not in done.stderr
+
+
+def test_help_lists_the_commands() -> None:
+    done = run("--help")
+    assert done.returncode == 0
+    assert "data" in done.stdout and "atlas" in done.stdout
