@@ -1,0 +1,1 @@
+"""Map output: folium pages that work offline."""
