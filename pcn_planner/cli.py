@@ -44,6 +44,89 @@ def _atlas_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load_region(args: argparse.Namespace):
+    import warnings
+
+    from .geography import GeographyWarning
+    from .region import build_region
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", GeographyWarning)
+        region = build_region(args.data, min_share=args.min_share, travel_matrix=args.travel_matrix,
+                              risk_override=args.risk)
+    for w in caught:
+        if issubclass(w.category, GeographyWarning):
+            print(f"note: {w.message}", file=sys.stderr)
+    return region
+
+
+def _read_plan(region, spec: str):
+    from .plan import Plan, read_plan_csv
+
+    if spec == "current":
+        return Plan.current(region.atlas.practices)
+    return read_plan_csv(spec, region.codes)
+
+
+def print_scorecard(card) -> None:
+    """The plan summary and hub table, for a terminal."""
+    s = card.summary
+    print(f"{card.plan.name}: {s['hubs']} hubs, bounds {card.bounds} patients")
+    print(f"  hubs in band {s['hubs_in_band']}/{s['hubs']}, contiguous "
+          f"{s['hubs'] - s['non_contiguous_hubs']}/{s['hubs']}, "
+          f"mean travel {s['travel_mean_min']:.1f} min (90th percentile {s['travel_p90_min']:.1f} min)")
+    print(f"  patients outside their hub's main town {s['town_outside_share']:.1%}, district "
+          f"{s['lad_outside_share']:.1%}, acute catchment {s['catchment_outside_share']:.1%}; "
+          f"towns split {s['towns_split']}")
+    print(f"  hubs without an anchor practice {s['hubs_without_anchor']}; practices moved from "
+          f"{card.baseline_name} {s['practices_moved']}; pairs broken {s['pcn_pairs_broken']}")
+    print()
+    h = card.hubs
+    name_w = min(44, max(len(str(n)) for n in h["hub_name"]))
+    print(f"  {'hub':<{name_w}} {'patients':>9} {'prac':>4} {'band':<9} {'contig':<6} "
+          f"{'mean min':>8} {'p90 min':>7}  main town")
+    for hub, r in h.sort_values("patients", ascending=False).iterrows():
+        print(f"  {str(r['hub_name'])[:name_w]:<{name_w}} {r['patients']:>9,} {r['practices']:>4} "
+              f"{r['band']:<9} {'yes' if r['contiguous'] else 'NO':<6} {r['travel_mean_min']:>8.1f} "
+              f"{r['travel_p90_min']:>7.1f}  {r['dominant_town']} ({r['town_share']:.0%})")
+    if card.problems:
+        print()
+        print(f"  {len(card.problems)} rule(s) broken:")
+        for p in card.problems:
+            print(f"    - {p}")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import time
+
+    from .runs import run_manifest, write_run
+    from .scoring import Bounds, score_plan
+
+    start = time.perf_counter()
+    region = _load_region(args)
+    plan = _read_plan(region, args.plan)
+    baseline = _read_plan(region, args.baseline) if args.baseline else None
+    card = score_plan(region, plan, bounds=Bounds(args.min, args.max), baseline=baseline)
+    print_scorecard(card)
+    out = args.out or Path("outputs") / ("current" if args.plan == "current" else Path(args.plan).stem)
+    manifest = run_manifest(card, command="evaluate", parameters={"plan": str(args.plan)},
+                            wall_seconds=round(time.perf_counter() - start, 3))
+    write_run(out, card, manifest)
+    print(f"\nwrote {out}/ (plan.csv, scorecard.csv, plan_summary.json, manifest.json, map.html)")
+    return 0
+
+
+def _region_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", type=Path, default=None, help="atlas folder (default: embedded SSOT data)")
+    parser.add_argument("--min", type=int, default=30_000, help="smallest hub, patients (inclusive; default 30000)")
+    parser.add_argument("--max", type=int, default=70_000, help="largest hub, patients (inclusive; default 70000)")
+    parser.add_argument("--min-share", type=float, default=0.2,
+                        help="territory threshold: share of an LSOA's residents the region's practices must hold")
+    parser.add_argument("--travel-matrix", type=Path, default=None,
+                        help="your own LSOA -> practice minutes (CSV: lsoa11cd,practice_code,minutes)")
+    parser.add_argument("--risk", type=Path, default=None, help="your own risk column (CSV: practice_code,risk)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per verb."""
     parser = argparse.ArgumentParser(
@@ -69,6 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
     summary = atlas_verbs.add_parser("summary", help="practices, patients, PCNs and sub-ICBs")
     summary.add_argument("--data", type=Path, default=None, help="atlas folder (default: embedded SSOT data)")
     summary.set_defaults(handler=_atlas_summary)
+
+    evaluate = verbs.add_parser("evaluate", help="score a plan and write a run directory with its map")
+    evaluate.add_argument("--plan", default="current",
+                          help="'current' (today's PCNs) or a plan CSV with columns practice_code,hub_id")
+    evaluate.add_argument("--baseline", default=None, help="plan to measure disruption against (default: current)")
+    evaluate.add_argument("--out", type=Path, default=None, help="run directory (default: outputs/<plan name>)")
+    _region_options(evaluate)
+    evaluate.set_defaults(handler=_evaluate)
     return parser
 
 

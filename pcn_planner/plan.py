@@ -89,15 +89,20 @@ class Plan:
         return atomic_write_text(path, self.to_frame().to_csv(index=False, lineterminator="\n"))
 
     def moved_from(self, baseline: Plan) -> list[str]:
-        """Practices whose hub differs from ``baseline``, by best matching of hubs.
+        """Practices whose hub is not the baseline hub matched to it.
 
-        Hub ids differ between plans, so each hub is matched to the baseline hub
-        sharing most of its practices; a practice moved if it
-        is not in its hub's matched baseline hub.
+        Hub ids differ between plans, so hubs are paired one-to-one with
+        baseline hubs to maximise the practices they share (an assignment
+        problem); a practice moved if its new hub is not paired with its
+        baseline hub. Unpaired hubs (when the plans have different numbers of
+        hubs) count all their practices as moved.
         """
+        from scipy.optimize import linear_sum_assignment
+
         joint = pd.crosstab(self.assignment, baseline.assignment.reindex(self.assignment.index))
-        match = joint.idxmax(axis=1)
-        return sorted(p for p, h in self.assignment.items() if baseline.assignment.get(p) != match[h])
+        rows, cols = linear_sum_assignment(-joint.to_numpy())
+        match = {joint.index[r]: joint.columns[c] for r, c in zip(rows, cols)}
+        return sorted(p for p, h in self.assignment.items() if match.get(h) != baseline.assignment.get(p))
 
     def __len__(self) -> int:
         return len(self.assignment)

@@ -103,7 +103,7 @@ PLAN_METRICS: dict[str, tuple[str, str, str]] = {
     "hubs_without_anchor": ("Hubs without an anchor", "count", "hubs with no resilient practice"),
     "max_high_risk_share": ("Worst high-risk share", "%", "largest hub share of patients at high-risk practices"),
     "practices_moved": ("Practices moved", "count",
-                        "practices not in the baseline hub that best matches their new hub"),
+                        "practices whose baseline hub is not the one paired with their new hub (pairing maximises shared practices)"),
     "pcn_pairs_broken": ("Baseline pairs broken", "count",
                          "pairs of practices together in the baseline and apart in this plan"),
     "travel_mean_spread_min": ("Travel spread", "minutes", "largest minus smallest hub mean travel"),

@@ -40,3 +40,34 @@ def test_help_lists_the_commands() -> None:
     done = run("--help")
     assert done.returncode == 0
     assert "data" in done.stdout and "atlas" in done.stdout
+
+
+def test_evaluate_current_flags_the_oversized_pcns(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    done = run("evaluate", "--plan", "current", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "25 hubs" in done.stdout
+    assert "hubs in band 23/25, contiguous 20/25" in done.stdout
+    assert "EAST STAFFORDSHIRE PCN): 155,279 patients > max 70,000" in done.stdout
+    assert "MERCIAN PCN): 93,616 patients > max 70,000" in done.stdout
+    assert sorted(p.name for p in out.iterdir()) == [
+        "manifest.json", "map.html", "plan.csv", "plan_summary.json", "scorecard.csv"]
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["gap"] is None and manifest["bound"] is None
+    assert len(manifest["inputs"]["atlas_sha256"]) == 64
+    summary = json.loads((out / "plan_summary.json").read_text())
+    assert summary["metrics"]["hubs_out_of_band"] == 2
+    assert len(pd.read_csv(out / "scorecard.csv")) == 25
+
+
+def test_evaluate_bad_plan_leaves_nothing_behind(tmp_path: Path) -> None:
+    plan = tmp_path / "bad.csv"
+    plan.write_text("practice_code,hub_id\nM83001,1\nM83001,2\n")
+    out = tmp_path / "run"
+    done = run("evaluate", "--plan", str(plan), "--out", str(out))
+    assert done.returncode == 2
+    assert "bad.csv, row 3, field 'practice_code': practice 'M83001' appears twice" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists()
