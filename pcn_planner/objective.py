@@ -73,6 +73,10 @@ class Instance:
         Raw per-term matrices (``terms[t][p, b]``), the normalising values and weights.
     risk_raw
         Unweighted risk coefficient per practice.
+    area
+        Nesting area of each practice (``None`` without nesting).
+    nesting_links
+        Edges added so that each nesting area is connected: ``(u, v, reason)``.
     """
 
     problem: Problem
@@ -99,6 +103,7 @@ class Instance:
     weights: dict[str, float] = field(repr=False)
     risk_raw: np.ndarray = field(repr=False)
     area: np.ndarray | None = field(default=None, repr=False)
+    nesting_links: tuple[tuple[int, int, str], ...] = field(default=(), repr=False)
 
     @property
     def n(self) -> int:
@@ -176,6 +181,41 @@ def growth_factors(region: Region, growth: dict[str, float]) -> np.ndarray:
         factors[take] = factor
         rank[take] = level
     return factors
+
+
+def nesting_links(n: int, edges: list[tuple[int, int]], area: np.ndarray,
+                  coords: np.ndarray) -> list[tuple[int, int, str]]:
+    """Join the pieces of each nesting area that the practice graph leaves apart.
+
+    Nesting asks every hub to stay inside one area, and contiguity asks it to
+    be connected; an area whose practices fall into several graph pieces (a
+    village practice whose territory touches only a neighbouring area's, say)
+    would make nesting impossible. Following the island policy of the
+    practice graph, each smaller piece is joined to the rest of its area by
+    the shortest site-to-site link between them, and the link is recorded.
+    """
+    import networkx as nx
+
+    from .travel import haversine_km
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    links = []
+    for name in sorted(set(area)):
+        members = [i for i in range(n) if area[i] == name]
+        pieces = sorted((sorted(c) for c in nx.connected_components(graph.subgraph(members))),
+                        key=lambda c: (-len(c), c[0]))
+        main = list(pieces[0])
+        for piece in pieces[1:]:
+            km = haversine_km(coords[piece, 0][:, None], coords[piece, 1][:, None],
+                              coords[main, 0][None, :], coords[main, 1][None, :])
+            i, j = np.unravel_index(int(np.argmin(km)), km.shape)
+            u, v = sorted((piece[i], main[j]))
+            links.append((u, v, f"joins a piece of {name} cut off in the practice graph "
+                                f"({km[i, j]:.1f} km, site to site)"))
+            main += piece
+    return links
 
 
 def _positions(region: Region, codes: tuple[str, ...], what: str) -> list[int]:
@@ -257,8 +297,14 @@ def compile_problem(problem: Problem, region: Region, baseline: Plan | None = No
     apart = [tuple(_positions(region, pair, "keep_apart")) for pair in problem.keep_apart]
     locked = tuple(np.array(sorted(_positions(region, g, "locked_hubs")), dtype=int) for g in problem.locked_hubs)
 
-    edges = np.array(sorted((index[u], index[v]) if index[u] < index[v] else (index[v], index[u])
-                            for u, v in region.graph.edges), dtype=int).reshape(-1, 2)
+    edge_list = sorted((index[u], index[v]) if index[u] < index[v] else (index[v], index[u])
+                       for u, v in region.graph.edges)
+    links: list[tuple[int, int, str]] = []
+    if area is not None:
+        coords = practices[["lat", "lon"]].to_numpy(float)
+        links = nesting_links(n, edge_list, area, coords)
+        edge_list = sorted(set(edge_list) | {(u, v) for u, v, _ in links})
+    edges = np.array(edge_list, dtype=int).reshape(-1, 2)
     anchors = region.risk.table["anchor"].reindex(list(region.codes)).to_numpy(bool)
     k_min, k_max = problem.k_range
     return Instance(
@@ -268,6 +314,7 @@ def compile_problem(problem: Problem, region: Region, baseline: Plan | None = No
         keep_together=tuple(sorted(set(together))), keep_apart=tuple(sorted(set(apart))), locked=locked,
         max_moved=problem.max_moved, moved=moved, require_anchor=problem.require_anchor,
         terms=terms, norms=norms, weights=weights, risk_raw=risk_raw, area=area,
+        nesting_links=tuple(links),
     )
 
 
