@@ -106,7 +106,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     region = _load_region(args)
     plan = _read_plan(region, args.plan)
     baseline = _read_plan(region, args.baseline) if args.baseline else None
-    card = score_plan(region, plan, bounds=Bounds(args.min, args.max), baseline=baseline)
+    card = score_plan(region, plan, bounds=Bounds(args.min or 30_000, args.max or 70_000), baseline=baseline)
     print_scorecard(card)
     out = args.out or Path("outputs") / ("current" if args.plan == "current" else Path(args.plan).stem)
     manifest = run_manifest(card, command="evaluate", parameters={"plan": str(args.plan)},
@@ -116,10 +116,114 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_k(text: str) -> int | tuple[int, int]:
+    if "-" in text:
+        lo, hi = text.split("-", 1)
+        return (int(lo), int(hi))
+    return int(text)
+
+
+def _parse_weights(text: str) -> dict[str, float]:
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        if "=" not in part:
+            raise InputError(f"--weights takes term=value pairs, e.g. travel=1,town=0.5; got {part!r}",
+                             field="weights")
+        key, value = part.split("=", 1)
+        try:
+            out[key.strip()] = float(value)
+        except ValueError as exc:
+            raise InputError(f"weight {key!r} must be a number, got {value!r}", field="weights") from exc
+    return out
+
+
+def _optimise(args: argparse.Namespace) -> int:
+    from .optimise import optimise
+    from .problem import Problem
+
+    problem = Problem.from_file(args.problem) if args.problem else Problem()
+    changes: dict = {}
+    if args.hubs is not None:
+        changes["k"] = _parse_k(args.hubs)
+    if args.min is not None or args.max is not None:
+        changes["bounds"] = {k: v for k, v in (("min", args.min), ("max", args.max)) if v is not None}
+    if args.weights:
+        if args.weights.strip() in ("travel-only", "travel_only"):
+            changes["weights"] = {t: 0.0 for t in ("town", "lad", "catchment", "risk", "disruption", "equity")}
+            changes["weights"]["travel"] = 1.0
+        else:
+            weights = _parse_weights(args.weights)
+            if args.only_weights:
+                weights = {**{t: 0.0 for t in ("travel", "town", "lad", "catchment", "risk", "disruption",
+                                               "equity")}, **weights}
+            changes["weights"] = weights
+    for name in ("nest", "solver", "time_limit", "seed", "gap"):
+        value = getattr(args, name)
+        if value is not None:
+            changes[name] = value
+    if args.require_anchor:
+        changes["require_anchor"] = True
+    if args.max_moved is not None:
+        changes["max_moved"] = args.max_moved
+    problem = problem.with_(**changes)
+    region = _load_region(args)
+    baseline = _read_plan(region, args.baseline) if args.baseline else None
+    print(f"optimising K={problem.k} hubs of {problem.bounds} patients "
+          f"(time limit {problem.time_limit:g} s, solver {problem.solver}, seed {problem.seed})", file=sys.stderr)
+    progress = _Progress(problem.time_limit) if not args.quiet else None
+    try:
+        result = optimise(problem, region, baseline=baseline, alternatives=args.alternatives,
+                          log=progress.line if progress else None)
+    finally:
+        if progress:
+            progress.close()
+    print_scorecard(result.scorecard)
+    gap = "not certified (no bound)" if result.gap is None else f"{result.gap:.2%}"
+    print(f"\nobjective {result.objective:.4f}, lower bound "
+          f"{'none' if result.bound is None else f'{result.bound:.4f}'}, gap {gap}; "
+          f"{result.status}, stopped by {result.stopped_by}, {result.wall_seconds:.1f} s ({result.solver} "
+          f"{result.solver_version})")
+    for term, v in result.objective_terms.items():
+        print(f"  {term:<11} weight {v['weight']:<5g} x {v['normalised']:.3f} of today's = {v['contribution']:.4f}")
+    for i, alt in enumerate(result.alternatives, 1):
+        gap = "n/a" if alt.gap is None else f"{alt.gap:.2%}"
+        print(f"alternative {i}: objective {alt.objective:.4f} (gap {gap}), "
+              f"{alt.practices_moved_from_best} practices in a different hub from the best")
+    k = problem.k if isinstance(problem.k, int) else f"{problem.k[0]}-{problem.k[1]}"
+    out = args.out or Path("outputs") / f"optimise-K{k}"
+    result.write(out)
+    print(f"\nwrote {out}/ (plan.csv, scorecard.csv, plan_summary.json, manifest.json, map.html"
+          f"{', alternatives/' if result.alternatives else ''})")
+    return 0
+
+
+class _Progress:
+    """A progress bar over the time budget, with the engine's milestones as it goes."""
+
+    def __init__(self, seconds: float) -> None:
+        import time
+
+        from tqdm import tqdm
+
+        self._time = time.perf_counter
+        self._start = self._time()
+        self._bar = tqdm(total=round(seconds), unit="s", file=sys.stderr, leave=False,
+                         bar_format="{desc} {bar} {n_fmt}/{total_fmt} s", disable=None)
+
+    def line(self, message: str) -> None:
+        elapsed = self._time() - self._start
+        self._bar.n = min(self._bar.total, round(elapsed))
+        self._bar.set_description_str(message[:60])
+        self._bar.refresh()
+
+    def close(self) -> None:
+        self._bar.close()
+
+
 def _region_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None, help="atlas folder (default: embedded SSOT data)")
-    parser.add_argument("--min", type=int, default=30_000, help="smallest hub, patients (inclusive; default 30000)")
-    parser.add_argument("--max", type=int, default=70_000, help="largest hub, patients (inclusive; default 70000)")
+    parser.add_argument("--min", type=int, default=None, help="smallest hub, patients (inclusive; default 30000)")
+    parser.add_argument("--max", type=int, default=None, help="largest hub, patients (inclusive; default 70000)")
     parser.add_argument("--min-share", type=float, default=0.2,
                         help="territory threshold: share of an LSOA's residents the region's practices must hold")
     parser.add_argument("--travel-matrix", type=Path, default=None,
@@ -160,6 +264,27 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--out", type=Path, default=None, help="run directory (default: outputs/<plan name>)")
     _region_options(evaluate)
     evaluate.set_defaults(handler=_evaluate)
+
+    opt = verbs.add_parser("optimise", aliases=["optimize"],
+                           help="find the best K contiguous in-band hubs, with a certified gap")
+    opt.add_argument("--hubs", "-k", default=None, help="number of hubs K, or a range like 22-26 (default 23)")
+    opt.add_argument("--problem", type=Path, default=None, help="problem file (TOML or YAML) with rules and weights")
+    opt.add_argument("--weights", default=None,
+                     help="objective weights, e.g. travel=1,town=0.5 (others keep their defaults), or travel-only")
+    opt.add_argument("--only-weights", action="store_true", help="terms not named in --weights get weight 0")
+    opt.add_argument("--nest", choices=["sub_icb", "lad"], default=None, help="keep every hub inside one area")
+    opt.add_argument("--require-anchor", action="store_true", help="every hub needs an anchor practice")
+    opt.add_argument("--max-moved", type=int, default=None, help="at most N practices leave their baseline PCN")
+    opt.add_argument("--time-limit", type=float, default=None, help="seconds (default 30)")
+    opt.add_argument("--gap", type=float, default=None, help="stop at this relative gap (default 0.01)")
+    opt.add_argument("--solver", choices=["highs", "cbc"], default=None, help="MIP solver (default highs)")
+    opt.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
+    opt.add_argument("--alternatives", type=int, default=0, help="also find N further distinct plans")
+    opt.add_argument("--baseline", default=None, help="plan for disruption (default: current PCNs)")
+    opt.add_argument("--out", type=Path, default=None, help="run directory (default: outputs/optimise-K<k>)")
+    opt.add_argument("--quiet", action="store_true", help="no progress bar")
+    _region_options(opt)
+    opt.set_defaults(handler=_optimise)
     return parser
 
 

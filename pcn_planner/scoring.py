@@ -137,10 +137,11 @@ def _dominant(region: Region, pos: np.ndarray, kind: str) -> tuple[str, float, f
     return region.community_names[kind][j], float(counts[j]), float(counts.sum())
 
 
-def hub_row(region: Region, members: list[str], imd: np.ndarray, risk: pd.DataFrame) -> dict:
+def hub_row(region: Region, members: list[str], imd: np.ndarray, risk: pd.DataFrame,
+            population: np.ndarray | None = None) -> dict:
     """Every hub metric except contiguity (which needs the whole plan)."""
     pos = region.positions(members)
-    pop = region.population[pos]
+    pop = (region.population if population is None else population)[pos]
     lsoa_patients = region.patients[pos].sum(axis=0)
     base = base_site(region, pos)
     minutes = region.travel.to_numpy()[:, base]
@@ -253,6 +254,7 @@ def score_plan(
     *,
     bounds: Bounds = Bounds(),
     baseline: Plan | None = None,
+    population: np.ndarray | None = None,
 ) -> Scorecard:
     """Score a plan on population, contiguity, travel, communities, risk and disruption.
 
@@ -266,6 +268,9 @@ def score_plan(
         Inclusive population bounds for each hub.
     baseline
         Plan that disruption is measured against (default: the current PCNs).
+    population
+        List sizes to use instead of today's, in ``region.codes`` order (growth
+        scenarios). Travel and community shares keep today's patient spread.
     """
     codes = set(region.codes)
     if set(plan.assignment.index) != codes:
@@ -278,7 +283,7 @@ def score_plan(
 
     rows = {}
     for hub, members in plan.members().items():
-        rows[hub] = hub_row(region, members, imd, risk)
+        rows[hub] = hub_row(region, members, imd, risk, population)
     contiguity = contiguity_report(region.graph, plan.assignment).set_index("hub_id")
     hubs = pd.DataFrame.from_dict(rows, orient="index")
     hubs.index.name = "hub_id"
@@ -303,7 +308,8 @@ def score_plan(
     outside = {k: sum(r[f"_{k}_outside"] for r in rows.values()) / placed for k in ("town", "lad", "catchment")}
 
     pc = region.practice_comm.loc[list(plan.assignment.index)]
-    town_sizes = region.atlas.practices.groupby("town")["list_size"].sum()
+    sizes = pd.Series(region.population if population is None else population, index=list(region.codes))
+    town_sizes = sizes.groupby(region.practice_comm.loc[list(region.codes), "town"]).sum()
     hubs_per_town = plan.assignment.groupby(pc["town"]).nunique()
     towns_split = int(((hubs_per_town > 1) & (town_sizes.reindex(hubs_per_town.index) <= bounds.max)).sum())
     a = plan.assignment

@@ -1,0 +1,269 @@
+"""Optimise: the whole engine behind one call, returning a scored, certified plan.
+
+``optimise(problem, atlas)`` compiles the problem, checks it can be solved
+(and explains why not), runs the heuristic column engine for a strong
+incumbent, then the exact compact model for a true lower bound (and often a
+better plan), and scores the best plan found. The solvers are imported here,
+lazily, so that ``solvers`` may import the domain without a cycle.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .atlas import Atlas
+from .errors import InfeasibleError
+from .feasibility import explain_or_raise
+from .objective import Instance, compile_problem
+from .plan import Plan
+from .problem import Problem
+from .region import Region, build_region
+from .scoring import Scorecard, score_plan
+
+Log = Callable[[str], None]
+
+#: Share of the time limit given to the heuristic before the exact model starts.
+HEURISTIC_SHARE = 0.35
+
+
+@dataclass(frozen=True, eq=False)
+class Alternative:
+    """A further distinct plan, with its scorecard and its difference from the best."""
+
+    plan: Plan
+    scorecard: Scorecard
+    objective: float
+    gap: float | None
+    practices_moved_from_best: int
+
+    def __repr__(self) -> str:
+        gap = "n/a" if self.gap is None else f"{self.gap:.2%}"
+        return (f"<Alternative {self.plan.name!r}: objective {self.objective:.4f} (gap {gap}), "
+                f"{self.practices_moved_from_best} practices differ from the best>")
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    """What :func:`optimise` found.
+
+    Attributes
+    ----------
+    plan, scorecard
+        The best plan and its scorecard.
+    objective
+        Its objective value (weighted sum of normalised per-hub terms).
+    bound
+        A true lower bound over all contiguous in-band plans, or ``None``.
+    gap
+        ``(objective - bound) / |objective|``, or ``None`` without a bound.
+    objective_terms
+        Each term's raw value, normalised value, weight and contribution.
+    status, stopped_by
+        Plain-words status and what ended the search (``gap``, ``proof`` or ``time``).
+    solver, solver_version
+        Backend of the exact model.
+    wall_seconds
+        Total time.
+    alternatives
+        Further distinct plans, best first.
+    log
+        One row per solver call (status, objective, bound, seconds).
+    """
+
+    plan: Plan
+    scorecard: Scorecard
+    problem: Problem
+    objective: float
+    bound: float | None
+    gap: float | None
+    objective_terms: dict
+    status: str
+    stopped_by: str
+    solver: str
+    solver_version: str
+    wall_seconds: float
+    alternatives: list[Alternative] = field(default_factory=list)
+    log: list[dict] = field(default_factory=list, repr=False)
+    details: dict = field(default_factory=dict, repr=False)
+
+    def solve_info(self) -> dict:
+        """The solver facts a run manifest records."""
+        return {
+            "solver": self.solver, "solver_version": self.solver_version, "status": self.status,
+            "stopped_by": self.stopped_by, "objective": self.objective, "bound": self.bound, "gap": self.gap,
+            "objective_terms": self.objective_terms, "seed": self.problem.seed, **self.details,
+        }
+
+    def write(self, out: str | Path, *, command: str = "optimise") -> Path:
+        """Write the run directory (and one per alternative under ``alternatives/``)."""
+        from .runs import run_manifest, write_run
+
+        out = Path(out)
+        params = {"problem": self.problem.to_dict()}
+        write_run(out, self.scorecard, run_manifest(self.scorecard, command=command, parameters=params,
+                                                    solve=self.solve_info(), wall_seconds=self.wall_seconds))
+        for i, alt in enumerate(self.alternatives, start=1):
+            info = {**self.solve_info(), "objective": alt.objective, "gap": alt.gap, "objective_terms": None,
+                    "alternative": i}
+            write_run(out / "alternatives" / f"alt{i}", alt.scorecard,
+                      run_manifest(alt.scorecard, command=command, parameters=params, solve=info))
+        return out
+
+    def _repr_html_(self) -> str:
+        gap = "no certified bound" if self.gap is None else f"gap {self.gap:.2%}"
+        return (f"<p><b>{self.plan.name}</b>: objective {self.objective:.4f}, {gap}, {self.status}, "
+                f"{self.wall_seconds:.1f} s</p>" + self.scorecard._repr_html_())
+
+    def __repr__(self) -> str:
+        gap = "none" if self.gap is None else f"{self.gap:.2%}"
+        return (f"<Result {self.plan.name!r}: K={self.plan.k}, objective {self.objective:.4f}, gap {gap}, "
+                f"{self.status} in {self.wall_seconds:.1f} s>")
+
+
+def name_hubs(region: Region, hubs: list[np.ndarray], inst: Instance, name: str) -> Plan:
+    """Number hubs north to south (by base site) and label them by base town and practice."""
+    practices = region.atlas.practices
+    bases = [inst.hub_cost(h)[1] for h in hubs]
+    order = sorted(range(len(hubs)), key=lambda j: (-float(practices.at[inst.codes[bases[j]], "lat"]),
+                                                    inst.codes[bases[j]]))
+    width = max(2, len(str(len(hubs))))
+    mapping, labels = {}, {}
+    for rank, j in enumerate(order, start=1):
+        hub_id = f"H{rank:0{width}d}"
+        base = inst.codes[bases[j]]
+        town = region.practice_comm.at[base, "town"]
+        labels[hub_id] = f"{town} ({practices.at[base, 'name']})"
+        for i in hubs[j]:
+            mapping[inst.codes[int(i)]] = hub_id
+    return Plan.from_mapping(mapping, name=name, labels=labels)
+
+
+def _region(atlas: Atlas | Region | str | Path | None) -> Region:
+    if isinstance(atlas, Region):
+        return atlas
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return build_region(atlas)
+
+
+def optimise(
+    problem: Problem | None = None,
+    atlas: Atlas | Region | str | Path | None = None,
+    *,
+    baseline: Plan | None = None,
+    alternatives: int = 0,
+    log: Log | None = None,
+    pool=None,
+) -> Result:
+    """Group practices into K contiguous hubs within the bounds, as well as provably possible.
+
+    Parameters
+    ----------
+    problem
+        Rules, weights and solver settings (default: ``Problem()``, K=23, 30k-70k).
+    atlas
+        An :class:`Atlas`, a prepared :class:`Region`, an atlas folder, or ``None``
+        for the embedded SSOT data. Pass a Region to reuse it across calls.
+    baseline
+        Plan for the disruption term and the max-moved rule (default: current PCNs).
+    alternatives
+        How many further distinct plans to return.
+    log
+        Receives progress lines (e.g. ``print``).
+    pool
+        A column pool from an earlier run, to reuse its candidate hubs.
+
+    Returns
+    -------
+    Result
+
+    Raises
+    ------
+    InfeasibleError
+        When the rules cannot all hold (with the reasons in words), or no plan
+        was found within the time limit.
+    """
+    from solvers.compact import solve_compact
+    from solvers.heuristic import solve_heuristic
+
+    start = time.perf_counter()
+    problem = problem or Problem()
+    say = log or (lambda _m: None)
+    region = _region(atlas)
+    inst = compile_problem(problem, region, baseline)
+    names = dict(zip(region.atlas.practices.index, region.atlas.practices["name"]))
+    explain_or_raise(inst, names)
+    for u, v, reason in inst.nesting_links:
+        say(f"note: {inst.codes[u]}-{inst.codes[v]} linked for nesting: {reason}")
+
+    rng = np.random.default_rng(problem.seed)
+    coords = region.atlas.practices.loc[list(inst.codes), ["lat", "lon"]].to_numpy(float)
+    labels = region.atlas.practices.loc[list(inst.codes), "pcn_code"].to_numpy()
+    heuristic_time = problem.time_limit * HEURISTIC_SHARE
+    heur = solve_heuristic(inst, coords, labels, rng=rng, time_limit=heuristic_time, pool=pool,
+                           solver=problem.solver, log=say)
+    say(f"[{time.perf_counter() - start:5.1f}s] heuristic: objective "
+        f"{'none' if heur.hubs is None else f'{heur.objective:.4f}'}")
+    remaining = max(1.0, problem.time_limit - (time.perf_counter() - start))
+    exact = solve_compact(inst, incumbent=heur.hubs, time_limit=remaining, gap=problem.gap,
+                          solver=problem.solver, log=say)
+    say(f"[{time.perf_counter() - start:5.1f}s] exact model: {exact.status}")
+
+    candidates = [(h, inst.plan_cost(h)) for h in (heur.hubs, exact.hubs) if h is not None]
+    if not candidates:
+        if exact.status == "infeasible":
+            raise InfeasibleError(
+                "no plan satisfies every rule: the solver proved it. "
+                f"{exact.message or 'Relax a rule (bounds, K, nesting, anchors, max moved) and try again.'}")
+        raise InfeasibleError(
+            f"no plan satisfying every rule was found in {problem.time_limit:g} s; "
+            "give it more time (--time-limit) or relax a rule")
+    hubs, objective = min(candidates, key=lambda c: c[1])
+    bound = exact.bound
+    if bound is not None:
+        bound = min(bound, objective)
+    gap = None if bound is None else (objective - bound) / abs(objective)
+    stopped_by = "time" if exact.stopped_by == "time" and (gap is None or gap > problem.gap) else (
+        "proof" if gap is not None and gap <= 1e-9 else ("gap" if gap is not None and gap <= problem.gap
+                                                          else exact.stopped_by))
+
+    growth = inst.population
+    plan = name_hubs(region, hubs, inst, name=f"K={len(hubs)} optimised")
+    card = score_plan(region, plan, bounds=problem.bounds, baseline=baseline, population=growth)
+    if not card.feasible:  # never ship a plan that breaks a rule silently
+        raise RuntimeError(f"internal error: optimised plan breaks rules: {card.problems}")
+
+    alts: list[Alternative] = []
+    if alternatives:
+        from solvers.alternatives import next_best_plans
+
+        for k, alt_hubs in enumerate(next_best_plans(inst, heur.pool, hubs, alternatives, solver=problem.solver,
+                                                     time_limit=max(5.0, problem.time_limit / 3), log=say), 1):
+            alt_plan = name_hubs(region, alt_hubs, inst, name=f"K={len(alt_hubs)} alternative {k}")
+            alt_card = score_plan(region, alt_plan, bounds=problem.bounds, baseline=baseline, population=growth)
+            alt_obj = inst.plan_cost(alt_hubs)
+            alt_gap = None if bound is None else (alt_obj - bound) / abs(alt_obj)
+            alts.append(Alternative(alt_plan, alt_card, alt_obj, alt_gap, len(alt_plan.moved_from(plan))))
+
+    return Result(
+        plan=plan, scorecard=card, problem=problem, objective=objective, bound=bound, gap=gap,
+        objective_terms=inst.decompose(hubs), status=exact.status if exact.hubs is not None else "heuristic",
+        stopped_by=stopped_by, solver=exact.solver, solver_version=exact.solver_version,
+        wall_seconds=time.perf_counter() - start, alternatives=alts,
+        log=[{"stage": "heuristic", "objective": heur.objective, "seconds": heur.wall_seconds},
+             *[{"stage": "exact", **row} for row in exact.log]],
+        details={"columns": len(heur.pool) if heur.pool is not None else None, "cuts_added": exact.cuts_added,
+                 "fixed_by_reduced_cost": exact.fixed_by_reduced_cost, "nodes": exact.nodes},
+    )
+
+
+def objective_table(result: Result) -> pd.DataFrame:
+    """The objective split by term, as a table."""
+    return pd.DataFrame(result.objective_terms).T
