@@ -220,6 +220,46 @@ class _Progress:
         self._bar.close()
 
 
+def _plan_source(region, spec: str):
+    """A plan from 'current', a plan CSV or a run directory; with its gap if the run has one."""
+    import json
+
+    from .plan import read_plan_csv
+
+    path = Path(spec)
+    if spec != "current" and path.is_dir():
+        plan = read_plan_csv(path / "plan.csv", region.codes, name=path.name)
+        summary = path / "plan_summary.json"
+        gap = json.loads(summary.read_text()).get("gap") if summary.is_file() else None
+        return plan, gap
+    plan = _read_plan(region, spec)
+    return plan, None
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .maps.compare import compare_plans, write_comparison
+    from .scoring import Bounds
+
+    region = _load_region(args)
+    (plan_a, gap_a), (plan_b, gap_b) = (_plan_source(region, s) for s in (args.plan_a, args.plan_b))
+    names = tuple(args.names) if args.names else (
+        "current" if args.plan_a == "current" else Path(args.plan_a).stem if not Path(args.plan_a).is_dir()
+        else Path(args.plan_a).name,
+        "current" if args.plan_b == "current" else Path(args.plan_b).stem if not Path(args.plan_b).is_dir()
+        else Path(args.plan_b).name)
+    if len(names) != 2:
+        raise InputError("--names takes exactly two names", field="names")
+    comparison = compare_plans(region, plan_a, plan_b, names=names,
+                               bounds=Bounds(args.min or 30_000, args.max or 70_000))
+    out = args.out or Path("outputs") / f"compare-{names[0]}-vs-{names[1]}"
+    write_comparison(comparison, out, gap_a=gap_a, gap_b=gap_b)
+    print(comparison.summary.round(3).to_string())
+    print(f"\n{len(comparison.moved)} practices change hub; {len(comparison.pairs_broken)} pairs of practices "
+          f"together in {names[0]} are apart in {names[1]}")
+    print(f"wrote {out}/ (compare.html, difference.html, moved.csv, pairs_broken.csv, summary.csv)")
+    return 0
+
+
 def _region_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None, help="atlas folder (default: embedded SSOT data)")
     parser.add_argument("--min", type=int, default=None, help="smallest hub, patients (inclusive; default 30000)")
@@ -285,6 +325,14 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--quiet", action="store_true", help="no progress bar")
     _region_options(opt)
     opt.set_defaults(handler=_optimise)
+
+    cmp_ = verbs.add_parser("compare", help="two plans side by side, with the practices that change hub")
+    cmp_.add_argument("plan_a", help="'current', a plan CSV or a run directory")
+    cmp_.add_argument("plan_b", help="'current', a plan CSV or a run directory")
+    cmp_.add_argument("--names", nargs=2, default=None, metavar=("A", "B"), help="names for the two plans")
+    cmp_.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/compare-A-vs-B)")
+    _region_options(cmp_)
+    cmp_.set_defaults(handler=_compare)
     return parser
 
 
