@@ -260,6 +260,16 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .reports import write_report
+
+    region = _load_region(args)
+    index = write_report([Path(d) for d in args.runs], args.out, region=region, names=args.name or None)
+    print(f"wrote the options report: {index} (one page per option, options.xlsx, maps as HTML and PNG, "
+          "plans as CSV, GeoPackage and GeoJSON)")
+    return 0
+
+
 def _region_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None, help="atlas folder (default: embedded SSOT data)")
     parser.add_argument("--min", type=int, default=None, help="smallest hub, patients (inclusive; default 30000)")
@@ -333,6 +343,13 @@ def build_parser() -> argparse.ArgumentParser:
     cmp_.add_argument("--out", type=Path, default=None, help="output folder (default: outputs/compare-A-vs-B)")
     _region_options(cmp_)
     cmp_.set_defaults(handler=_compare)
+
+    rep = verbs.add_parser("report", help="an options report (HTML pages, Excel, maps) from run directories")
+    rep.add_argument("runs", nargs="+", help="run directories written by evaluate or optimise")
+    rep.add_argument("--out", type=Path, default=Path("outputs") / "report", help="output folder (default: outputs/report)")
+    rep.add_argument("--name", action="append", default=None, help="a name per run, in order (repeat the option)")
+    _region_options(rep)
+    rep.set_defaults(handler=_report)
     return parser
 
 

@@ -51,7 +51,7 @@ class Bounds:
 HUB_METRICS: dict[str, tuple[str, str, str]] = {
     "patients": ("Patients", "patients", "registered patients of the member practices (list sizes)"),
     "practices": ("Practices", "count", "member practices"),
-    "band": ("Population band", "", "ok, below min or above max, against the inclusive bounds"),
+    "band": ("Population band", "", "whether the hub's patients lie within the inclusive bounds: ok, below min or above max"),
     "contiguous": ("Contiguous", "yes/no", "member practices form one connected piece of the practice graph"),
     "components": ("Pieces", "count", "connected pieces of the hub in the practice graph (1 when contiguous)"),
     "base_practice": ("Base site", "", "member practice whose site minimises the hub's total patient travel"),
@@ -90,7 +90,7 @@ PLAN_METRICS: dict[str, tuple[str, str, str]] = {
     "largest_hub": ("Largest hub", "patients", "patients of the largest hub"),
     "travel_mean_min": ("Mean travel", "minutes", "mean car minutes from home to hub base, over all placed patients"),
     "travel_p90_min": ("90th percentile travel", "minutes", "90th percentile of home-to-base minutes over all placed patients"),
-    "worst_hub_travel_p90_min": ("Worst hub 90th percentile", "minutes", "largest hub travel_p90_min"),
+    "worst_hub_travel_p90_min": ("Worst hub 90th percentile", "minutes", "the longest 90th percentile travel of any hub"),
     "town_outside_share": ("Outside main town", "%", "share of placed patients living outside their hub's main town"),
     "lad_outside_share": ("Outside main district", "%", "share of placed patients living outside their hub's main district"),
     "catchment_outside_share": ("Outside main acute catchment", "%",
