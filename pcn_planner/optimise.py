@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -145,6 +145,22 @@ def name_hubs(region: Region, hubs: list[np.ndarray], inst: Instance, name: str)
     return Plan.from_mapping(mapping, name=name, labels=labels)
 
 
+def with_nesting_links(region: Region, inst: Instance) -> Region:
+    """The region with the instance's nesting links in its graph (``edge_kind="nesting"``).
+
+    Plans made under nesting are contiguous in the graph the solver used, which
+    joins cut-off pieces of a nesting area; the scorecard must judge them on it.
+    """
+    if not inst.nesting_links:
+        return region
+    graph = region.graph.copy()
+    for u, v, reason in inst.nesting_links:
+        a, b = inst.codes[u], inst.codes[v]
+        if not graph.has_edge(a, b):
+            graph.add_edge(a, b, edge_kind="nesting", kinds=("nesting",), reason=reason)
+    return replace(region, graph=graph)
+
+
 def _region(atlas: Atlas | Region | str | Path | None) -> Region:
     if isinstance(atlas, Region):
         return atlas
@@ -235,6 +251,7 @@ def optimise(
                                                           else exact.stopped_by))
 
     growth = inst.population
+    region = with_nesting_links(region, inst)
     plan = name_hubs(region, hubs, inst, name=f"K={len(hubs)} optimised")
     card = score_plan(region, plan, bounds=problem.bounds, baseline=baseline, population=growth)
     if not card.feasible:  # never ship a plan that breaks a rule silently

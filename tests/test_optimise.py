@@ -1,0 +1,103 @@
+"""The whole engine: real data end to end, reproducibility, alternatives, refusals in words."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+import pcn_planner as pp
+from pcn_planner.geography import is_contiguous
+from pcn_planner.synthetic import synthetic_atlas
+
+from .conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def ssot():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pp.build_region()
+
+
+@pytest.fixture(scope="module")
+def small():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pp.build_region(synthetic_atlas(40, rng=3))
+
+
+def check_invariants(region: pp.Region, result: pp.Result, problem: pp.Problem) -> None:
+    plan = result.plan
+    assert sorted(plan.assignment.index) == sorted(region.codes)  # every practice exactly once
+    k_lo, k_hi = problem.k_range
+    assert k_lo <= plan.k <= k_hi
+    sizes = region.atlas.practices["list_size"].groupby(plan.assignment).sum()
+    assert sizes.between(problem.bounds.min, problem.bounds.max).all()
+    assert is_contiguous(region.graph, plan.assignment)
+    assert result.scorecard.feasible and result.scorecard.problems == []
+    if result.bound is not None:
+        assert result.objective >= result.bound - 1e-9
+        assert result.gap == pytest.approx((result.objective - result.bound) / abs(result.objective))
+
+
+@pytest.mark.slow
+def test_ssot_k26_end_to_end(ssot, tmp_path: Path) -> None:
+    problem = pp.Problem(k=26, time_limit=20)
+    result = pp.optimise(problem, ssot)
+    check_invariants(ssot, result, problem)
+    assert result.bound is not None and result.gap is not None
+    out = result.write(tmp_path / "run")
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["solver"] == "highs" and manifest["gap"] == pytest.approx(result.gap)
+    assert manifest["stopped_by"] in {"gap", "proof", "time"}
+    assert set(manifest["objective_terms"]) == {"travel", "town", "lad", "catchment", "equity", "disruption",
+                                                "risk"}
+    assert len(manifest["inputs"]["atlas_sha256"]) == 64
+    # the optimised map beats today's on the same objective
+    inst = pp.optimise.__globals__["compile_problem"](problem, ssot)
+    today = inst.plan_cost(inst.hubs_of(pp.Plan.current(ssot.atlas.practices)))
+    assert result.objective < today
+
+
+def test_same_seed_same_plan(small) -> None:
+    problem = pp.Problem(k=7, time_limit=30, seed=7)
+    a, b = pp.optimise(problem, small), pp.optimise(problem, small)
+    check_invariants(small, a, problem)
+    assert a.stopped_by in {"proof", "gap"}
+    assert a.plan == b.plan and a.objective == b.objective
+
+
+def test_alternatives_are_distinct_and_no_better(small) -> None:
+    problem = pp.Problem(k=7, time_limit=15)
+    result = pp.optimise(problem, small, alternatives=2)
+    assert 1 <= len(result.alternatives) <= 2
+    seen = [result.plan]
+    for alt in result.alternatives:
+        assert alt.plan not in seen
+        assert alt.objective >= result.objective - 1e-9
+        assert alt.scorecard.feasible
+        seen.append(alt.plan)
+
+
+@pytest.mark.parametrize("k, words", [
+    (10, "Feasible range of K: 18-40"),
+    (45, "Feasible range of K: 18-40"),
+])
+def test_impossible_k_is_refused_with_the_range(ssot, k: int, words: str) -> None:
+    with pytest.raises(pp.InfeasibleError, match=words):
+        pp.optimise(pp.Problem(k=k, time_limit=5), ssot)
+
+
+def test_cli_refuses_nesting_at_k20_naming_cannock_chase(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "pcn_planner", "optimise", "--hubs", "20", "--nest", "sub_icb",
+                           "--out", str(tmp_path / "run"), "--quiet"], cwd=REPO, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 2
+    assert "needs 22-38 hubs in total" in done.stderr and "Cannock Chase (140,734 patients) needs 3-4" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "run").exists()
