@@ -270,6 +270,24 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _batch_run(args: argparse.Namespace) -> int:
+    from .batch import run_batch
+
+    result = run_batch(args.scenarios, args.out, scheduler=args.scheduler, workers=args.workers,
+                       progress=not args.quiet)
+    print(result)
+    print(f"results in {Path(args.out) / 'results.sqlite'}; run 'pcn-planner batch summary {args.out}' for the summary")
+    return 0
+
+
+def _batch_summary(args: argparse.Namespace) -> int:
+    from .batch import write_batch_summary
+
+    page = write_batch_summary(args.out)
+    print(f"wrote the batch summary: {page}")
+    return 0
+
+
 def _region_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, default=None, help="atlas folder (default: embedded SSOT data)")
     parser.add_argument("--min", type=int, default=None, help="smallest hub, patients (inclusive; default 30000)")
@@ -350,6 +368,21 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--name", action="append", default=None, help="a name per run, in order (repeat the option)")
     _region_options(rep)
     rep.set_defaults(handler=_report)
+
+    batch = verbs.add_parser("batch", help="sensitivity runs over many scenarios (local pool or a Dask cluster)")
+    batch_verbs = batch.add_subparsers(dest="action", required=True, metavar="ACTION")
+    brun = batch_verbs.add_parser("run", help="run every unfinished scenario of a YAML/TOML scenario file")
+    brun.add_argument("scenarios", type=Path, help="scenario file (YAML or TOML)")
+    brun.add_argument("--out", type=Path, required=True, help="batch folder; results.sqlite is resumed there")
+    brun.add_argument("--scheduler", default=None,
+                      help="Dask scheduler address, e.g. tcp://host:8786 (default: $PCN_PLANNER_SCHEDULER, "
+                           "else a local cluster)")
+    brun.add_argument("--workers", type=int, default=None, help="local worker processes (default 2)")
+    brun.add_argument("--quiet", action="store_true", help="no progress bar")
+    brun.set_defaults(handler=_batch_run)
+    bsum = batch_verbs.add_parser("summary", help="co-assignment, Pareto front, bands and infeasible scenarios")
+    bsum.add_argument("out", type=Path, help="batch folder written by 'batch run'")
+    bsum.set_defaults(handler=_batch_summary)
     return parser
 
 

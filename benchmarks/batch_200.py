@@ -1,0 +1,189 @@
+"""Sensitivity at scale: 200 SSOT scenarios through the batch engine on the local 2-worker pool.
+
+The scenarios are a seeded random sample of 200 from the grid
+K in {22..26} x town weight {0, 0.25, 0.5, 1} x bounds {28-72k, 30-70k, 32-68k}
+x list growth {1.00, 1.03, 1.05, 1.10} (240 points), each with a 5-second
+limit, run by :func:`pcn_planner.batch.run_batch` on its embedded
+``LocalCluster`` (2 worker processes x 1 thread), reusing regions and column
+pools inside each worker. Target (DESIGN.md section 6): 200 scenarios in 10 minutes
+or less on 2 cores.
+
+Reports throughput, total wall time, median gap, plans within 1 %, how
+scenarios stopped, and the peak RSS of each worker process (``ru_maxrss``
+reported by the worker itself, and psutil sampled every 0.5 s over the worker
+pids). Writes ``benchmarks/results/batch_200.txt`` (and ``.json``).
+
+    python benchmarks/batch_200.py [--samples 200] [--time-limit 5] [--workers 2] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_common.py
+from _common import machine, peak_rss_mb, write_results  # noqa: E402
+
+
+def scenario_file(samples: int, time_limit: float, seed: int) -> dict:
+    return {
+        "name": f"batch-{samples}",
+        "base": {"k": 23, "time_limit": time_limit},
+        "sweeps": {
+            "k": [22, 23, 24, 25, 26],
+            "weights.town": [0, 0.25, 0.5, 1.0],
+            "bounds": [{"min": 28000, "max": 72000}, {"min": 30000, "max": 70000}, {"min": 32000, "max": 68000}],
+            "growth.all": [1.0, 1.03, 1.05, 1.10],
+        },
+        "mode": "random",
+        "samples": samples,
+        "seed": seed,
+    }
+
+
+def _spin(seconds: float) -> int:
+    end, n = time.perf_counter() + seconds, 0
+    while time.perf_counter() < end:
+        n += 1
+    return n
+
+
+def cpu_parallel_speedup(seconds: float = 1.5) -> float:
+    """Work done by 2 busy processes at once over the work of 1 (2.0 on two real cores)."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(2) as ex:
+        list(ex.map(_spin, [0.05, 0.05]))  # start both processes first
+        one = ex.submit(_spin, seconds).result()
+        two = sum(ex.map(_spin, [seconds, seconds]))
+    return two / one
+
+
+class RssSampler:
+    """Max RSS of each known worker pid, sampled with psutil in a background thread."""
+
+    def __init__(self, every: float = 0.5) -> None:
+        self.pids: set[int] = set()
+        self.peak: dict[int, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+
+    def _run(self, every: float) -> None:
+        import psutil
+
+        while not self._stop.wait(every):
+            for pid in list(self.pids):
+                try:
+                    rss = psutil.Process(pid).memory_info().rss / 2**20
+                except psutil.Error:
+                    continue
+                self.peak[pid] = max(self.peak.get(pid, 0.0), rss)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def main() -> None:
+    from pcn_planner.batch import load_results, run_batch, write_batch_summary
+    from pcn_planner.scenarios import load_scenarios
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--time-limit", type=float, default=5.0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None, help="batch folder (default: a new temporary folder)")
+    args = parser.parse_args()
+
+    speedup = cpu_parallel_speedup()
+    out = args.out or Path(tempfile.mkdtemp(prefix="pcn-batch200-"))
+    scenarios = load_scenarios(scenario_file(args.samples, args.time_limit, args.seed))
+    sampler = RssSampler()
+
+    def seen(payload: dict) -> None:
+        if payload.get("pid"):
+            sampler.pids.add(int(payload["pid"]))
+
+    t0 = time.perf_counter()
+    with sampler:
+        result = run_batch(scenarios, out, workers=args.workers, progress=True, on_result=seen)
+    wall = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    index = write_batch_summary(out)
+    summary_seconds = time.perf_counter() - t1
+
+    frame = load_results(out)
+    ok = frame[frame["status"] == "ok"]
+    gaps = ok["gap"].dropna()
+    stops = ok["stopped_by"].value_counts().to_dict()
+    half = len(ok) // 2
+    order = ok.sort_values("finished_utc")
+    pool = ok["pool_columns_before"].dropna()
+    data = {
+        "machine": machine(),
+        "cpu_parallel_speedup_2_processes": speedup,
+        "scenarios": len(scenarios),
+        "ran": result.ran,
+        "time_limit_s": args.time_limit,
+        "workers": args.workers,
+        "status": frame["status"].value_counts().to_dict(),
+        "wall_seconds": wall,
+        "throughput_per_min": 60 * result.ran / wall,
+        "median_gap": float(gaps.median()) if len(gaps) else None,
+        "gap_p90": float(gaps.quantile(0.9)) if len(gaps) else None,
+        "with_gap_le_1pct": int((gaps <= 0.01 + 1e-12).sum()),
+        "without_bound": int(ok["gap"].isna().sum()),
+        "stopped_by": stops,
+        "median_gap_first_half": float(order["gap"].iloc[:half].median()) if half else None,
+        "median_gap_second_half": float(order["gap"].iloc[half:].median()) if half else None,
+        "median_pool_columns_at_start": float(pool.median()) if len(pool) else None,
+        "median_scenario_seconds": float(frame["wall_seconds"].median()),
+        "median_task_seconds": float(frame["task_seconds"].median()),
+        "max_scenario_seconds": float(frame["wall_seconds"].max()),
+        "over_time_limit_25pct": int((frame["wall_seconds"] > 1.25 * frame["time_limit"]).sum()),
+        "worker_peak_rss_mb_self": result.worker_peak_rss_mb,
+        "worker_peak_rss_mb_psutil": {str(k): v for k, v in sampler.peak.items()},
+        "driver_peak_rss_mb": peak_rss_mb(),
+        "summary_seconds": summary_seconds,
+        "out": str(out),
+    }
+    rss_self = ", ".join(f"{v:,.0f}" for v in result.worker_peak_rss_mb.values())
+    rss_ps = ", ".join(f"{v:,.0f}" for v in sampler.peak.values())
+    gap_text = "n/a" if data["median_gap"] is None else f"{data['median_gap']:.2%}"
+    text = f"""Batch of {len(scenarios)} SSOT scenarios (benchmarks/batch_200.py)
+{data['machine']}
+CPU probe: 2 busy processes do {speedup:.2f}x the work of 1 (2.00 on two full cores); each of the 2 workers
+           gets about {speedup / 2:.0%} of a core, so a 5 s limit buys about {5 * speedup / 2:.1f} s of solver work
+scenarios: random sample (seed {args.seed}) of K 22-26 x town weight 0-1 x 3 bounds x 4 growth factors
+engine: full optimise() per scenario (heuristic + exact bound), {args.time_limit:g} s limit each,
+        embedded LocalCluster, {args.workers} worker processes x 1 thread, column pools reused per worker
+
+total wall time        {wall:8.1f} s  ({wall / 60:.1f} min; target <= 10 min)  {'OK' if wall <= 600 else 'MISSED'}
+throughput             {data['throughput_per_min']:8.1f} scenarios / min
+results                {', '.join(f'{v} {k}' for k, v in sorted(data['status'].items()))}
+median gap             {gap_text:>8}   (90th percentile {data['gap_p90'] or float('nan'):.2%})
+gap <= 1 %             {data['with_gap_le_1pct']:8d}   of {len(ok)} plans; {data['without_bound']} without a bound
+stopped by             {', '.join(f'{k} {v}' for k, v in sorted(stops.items()))}
+median gap, first half / second half finished: {data['median_gap_first_half'] or float('nan'):.2%} / {data['median_gap_second_half'] or float('nan'):.2%}
+median pool columns at a scenario's start: {data['median_pool_columns_at_start'] or 0:,.0f}
+median seconds per scenario: optimise {data['median_scenario_seconds']:.2f}, \
+whole task {data['median_task_seconds']:.2f}; slowest {data['max_scenario_seconds']:.1f} s; \
+{data['over_time_limit_25pct']} over their limit by > 25 %
+worker peak RSS (MB)   self-reported ru_maxrss: {rss_self}; psutil sampled: {rss_ps}
+driver peak RSS (MB)   {data['driver_peak_rss_mb']:,.0f}
+summary page           {summary_seconds:.1f} s ({index})
+"""
+    write_results("batch_200", text, data)
+
+
+if __name__ == "__main__":
+    main()
