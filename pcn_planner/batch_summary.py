@@ -46,6 +46,7 @@ import pandas as pd
 from . import __version__
 from .errors import InputError
 from .files import atomic_write_text, staged_directory
+from .scenarios import value_label
 
 __all__ = ["BAND_METRICS", "pareto_flags", "summarise_batch", "write_batch_summary"]
 
@@ -80,25 +81,10 @@ def pareto_flags(points: np.ndarray) -> np.ndarray:
     return flags
 
 
-def _label(value: Any) -> str:
-    """Short readable text of a swept value (bounds as ``28000-72000``, other tables as ``a=1,b=2``)."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return f"{value:g}"
-    if isinstance(value, dict):
-        if set(value) == {"min", "max"}:
-            return f"{_label(value['min'])}-{_label(value['max'])}"
-        return ",".join(f"{k}={_label(v)}" for k, v in sorted(value.items()))
-    if isinstance(value, list):
-        return "[" + ",".join(_label(v) for v in value) + "]"
-    return str(value)
-
-
 def _value_order(values: list[Any]) -> list[Any]:
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         return sorted(values)
-    return sorted(values, key=_label)
+    return sorted(values, key=value_label)
 
 
 def _coassignment(plans: list[dict[str, str]], codes: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
@@ -195,7 +181,7 @@ def _flat_results(results: pd.DataFrame) -> pd.DataFrame:
             "catchment_outside_share", "towns_split", "practices_moved", "pcn_pairs_broken",
             "max_high_risk_share", "hubs_without_anchor", "worker", "finished_utc"]
     flat = results[[c for c in keep if c in results.columns]].copy()
-    params = pd.DataFrame([{f"param:{k}": _label(v) if isinstance(v, (dict, list)) else v for k, v in p.items()}
+    params = pd.DataFrame([{f"param:{k}": value_label(v) if isinstance(v, (dict, list)) else v for k, v in p.items()}
                            for p in results["params"]], index=results.index, dtype=object)
     flat = params.join(flat) if len(params.columns) else flat
     return flat.sort_values("name", kind="stable")
@@ -265,7 +251,7 @@ def summarise_batch(out_dir: str | Path, *, top: int = 25) -> dict[str, pd.DataF
             good = sel[sel["status"] == "ok"]
             for metric in BAND_METRICS:
                 v = pd.to_numeric(good[metric], errors="coerce").dropna()
-                rows.append({"parameter": key, "value": _label(value), "metric": metric, "scenarios": len(sel),
+                rows.append({"parameter": key, "value": value_label(value), "metric": metric, "scenarios": len(sel),
                              "ok": len(good), "infeasible": int((sel["status"] == "infeasible").sum()),
                              "min": v.min() if len(v) else np.nan, "median": v.median() if len(v) else np.nan,
                              "max": v.max() if len(v) else np.nan})

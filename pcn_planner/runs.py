@@ -21,7 +21,7 @@ import pandas as pd
 from . import __version__
 from .errors import InputError
 from .files import atomic_write_text, staged_directory
-from .plan import Plan, read_plan_csv
+from .plan import read_plan_csv
 from .scoring import Scorecard
 
 RUN_FILES = ("plan.csv", "scorecard.csv", "plan_summary.json", "manifest.json", "map.html")

@@ -535,7 +535,7 @@ def _grid(sweeps: Mapping[str, list], mode: str, samples: int | None, seed: int)
     return out
 
 
-def _label(value: Any) -> str:
+def value_label(value: Any) -> str:
     """Short readable text of a swept value (bounds as ``28000-72000``, other tables as ``a=1,b=2``)."""
     if isinstance(value, bool):
         return str(value).lower()
@@ -543,10 +543,10 @@ def _label(value: Any) -> str:
         return f"{value:g}"
     if isinstance(value, dict):
         if set(value) == {"min", "max"}:
-            return f"{_label(value['min'])}-{_label(value['max'])}"
-        return ",".join(f"{k}={_label(v)}" for k, v in sorted(value.items()))
+            return f"{value_label(value['min'])}-{value_label(value['max'])}"
+        return ",".join(f"{k}={value_label(v)}" for k, v in sorted(value.items()))
     if isinstance(value, list):
-        return "[" + ",".join(_label(v) for v in value) + "]"
+        return "[" + ",".join(value_label(v) for v in value) + "]"
     return str(value)
 
 
@@ -658,7 +658,7 @@ def load_scenarios(source: str | Path | Mapping[str, Any] | ScenarioSet | Sequen
         for key, value in point.items():
             _set_path(layout, key, value)
         layout, close = _apply_event(layout, event)
-        parts = [f"{k}={_label(v)}" for k, v in point.items()]
+        parts = [f"{k}={value_label(v)}" for k, v in point.items()]
         if event is not None:
             parts.append(event.label)
         params: dict[str, Any] = dict(point)

@@ -52,6 +52,7 @@ from ..scoring import Bounds, Scorecard, score_plan
 from .offline import save_offline
 from .plan_map import (
     _CSS,
+    add_hub_outline_and_label,
     _FONT,
     _HOSPITAL_COLOUR,
     FLAG_COLOUR,
@@ -813,23 +814,9 @@ def _add_hubs(m: folium.Map, card: Scorecard, colours: Mapping[Hashable, str], s
             folium.Popup(popup_html, max_width=340, parse_html=False, maxHeight=420,
                          autoPanPaddingTopLeft=[10, 95], autoPanPaddingBottomRight=[10, 10]).add_to(fill)
         fill.add_to(layer)
-        folium.GeoJson(
-            feature,
-            style_function=lambda _f, f=is_flagged: (
-                {"fill": False, "color": FLAG_COLOUR, "weight": 3.5, "opacity": 0.95, "dashArray": "9 6",
-                 "className": "pcn-hub-outline pcn-hub-flagged"}
-                if f else
-                {"fill": False, "color": "#2B2B2B", "weight": 1.3, "opacity": 0.85, "className": "pcn-hub-outline"}),
-            interactive=False, pane="pcnBorders", control=False, name=f"hub {hub} outline",
-        ).add_to(layer)
-        lat, lon = labels[hub]
-        cls = "pcn-label pcn-flagged" if is_flagged else "pcn-label"
-        label = (f'<div class="{cls}" data-rank="{rank[hub]}" data-hub="{css}">'
-                 f'{warn}{html.escape(short_name(str(row["hub_name"])))}<br>'
-                 f'<span class="pcn-n">{patients}</span></div>')
-        folium.Marker([lat, lon], icon=folium.DivIcon(html=label, icon_size=(0, 0), icon_anchor=(0, 0),
-                                                      class_name="pcn-label-icon"),
-                      interactive=False, keyboard=False).add_to(layer)
+        add_hub_outline_and_label(layer, feature, hub=hub, flagged=is_flagged, position=labels[hub],
+                                  rank=rank[hub], data_hub=css, name=str(row["hub_name"]), patients=patients,
+                                  weight=3.5, dash="9 6")
 
 
 def _move_text(comparison: Comparison, r: Any) -> str:

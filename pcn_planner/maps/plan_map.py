@@ -559,7 +559,6 @@ def plan_map(scorecard: Scorecard, *, gap: float | None = None, title: str | Non
     """
     region = scorecard._region
     atlas = region.atlas
-    plan = scorecard.plan
     bounds = scorecard.bounds
     hubs = scorecard.hubs
     geometry = scorecard.geometry
@@ -640,23 +639,35 @@ def _add_hub_layer(m: folium.Map, scorecard: Scorecard, geometry: gpd.GeoDataFra
         folium.Popup(popup_html, max_width=380, parse_html=False, maxHeight=520,
                      autoPanPaddingTopLeft=[375, 10], autoPanPaddingBottomRight=[270, 10]).add_to(fill)
         fill.add_to(layer)
-        folium.GeoJson(
-            feature,
-            style_function=lambda _f, f=is_flagged: (
-                {"fill": False, "color": FLAG_COLOUR, "weight": 4, "opacity": 0.95, "dashArray": "10 7",
-                 "className": "pcn-hub-outline pcn-hub-flagged"}
-                if f else
-                {"fill": False, "color": "#2B2B2B", "weight": 1.3, "opacity": 0.85, "className": "pcn-hub-outline"}),
-            interactive=False, pane="pcnBorders", control=False, name=f"hub {hub} outline",
-        ).add_to(layer)
-        lat, lon = labels[hub]
-        cls = "pcn-label pcn-flagged" if is_flagged else "pcn-label"
-        label = (f'<div class="{cls}" data-rank="{rank[hub]}" data-hub="{HUB_CLASS}-{i}">'
-                 f'{warn}{html.escape(short_name(str(row["hub_name"])))}<br>'
-                 f'<span class="pcn-n">{patients}</span></div>')
-        folium.Marker([lat, lon], icon=folium.DivIcon(html=label, icon_size=(0, 0), icon_anchor=(0, 0),
+        add_hub_outline_and_label(layer, feature, hub=hub, flagged=is_flagged, position=labels[hub],
+                                  rank=rank[hub], data_hub=f"{HUB_CLASS}-{i}", name=str(row["hub_name"]),
+                                  patients=patients)
+
+
+def add_hub_outline_and_label(layer, feature: dict, *, hub: str, flagged: bool, position: tuple[float, float],
+                              rank: int, data_hub: str, name: str, patients: str, weight: float = 4.0,
+                              dash: str = "10 7") -> None:
+    """Draw a hub's outline (red dashed when flagged) and its label marker on ``layer``.
+
+    Shared by the plan map and the comparison map so a flagged hub looks the same on both.
+    """
+    folium.GeoJson(
+        feature,
+        style_function=lambda _f, f=flagged: (
+            {"fill": False, "color": FLAG_COLOUR, "weight": weight, "opacity": 0.95, "dashArray": dash,
+             "className": "pcn-hub-outline pcn-hub-flagged"}
+            if f else
+            {"fill": False, "color": "#2B2B2B", "weight": 1.3, "opacity": 0.85, "className": "pcn-hub-outline"}),
+        interactive=False, pane="pcnBorders", control=False, name=f"hub {hub} outline",
+    ).add_to(layer)
+    warn = "⚠ " if flagged else ""
+    cls = "pcn-label pcn-flagged" if flagged else "pcn-label"
+    label = (f'<div class="{cls}" data-rank="{rank}" data-hub="{data_hub}">'
+             f'{warn}{html.escape(short_name(name))}<br>'
+             f'<span class="pcn-n">{patients}</span></div>')
+    folium.Marker(list(position), icon=folium.DivIcon(html=label, icon_size=(0, 0), icon_anchor=(0, 0),
                                                       class_name="pcn-label-icon"),
-                      interactive=False, keyboard=False).add_to(layer)
+                  interactive=False, keyboard=False).add_to(layer)
 
 
 def _practice_kind(code: str, risk: pd.DataFrame) -> str:
