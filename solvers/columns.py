@@ -62,6 +62,18 @@ __all__ = [
 ]
 
 
+def component(start: int, nodes: set[int], adj: Sequence[Iterable[int]]) -> set[int]:
+    """The connected piece of ``nodes`` (in the graph given by ``adj``) that holds ``start``."""
+    part = {start}
+    stack = [start]
+    while stack:
+        for v in adj[stack.pop()]:
+            if v in nodes and v not in part:
+                part.add(v)
+                stack.append(v)
+    return part
+
+
 class HubRules:
     """Every rule a single hub must satisfy, precomputed in unit form.
 
@@ -193,32 +205,12 @@ class HubRules:
     def connected(self, members: Iterable[int]) -> bool:
         """True if the practices induce a connected subgraph of the practice graph."""
         nodes = set(int(p) for p in members)
-        if not nodes:
-            return False
-        start = min(nodes)
-        seen = {start}
-        stack = [start]
-        while stack:
-            for q in self.adj_sets[stack.pop()]:
-                if q in nodes and q not in seen:
-                    seen.add(q)
-                    stack.append(q)
-        return len(seen) == len(nodes)
+        return bool(nodes) and len(component(min(nodes), nodes, self.adj_sets)) == len(nodes)
 
     def units_connected(self, units: Iterable[int]) -> bool:
         """True if the units induce a connected subgraph of the unit graph."""
         nodes = set(units)
-        if not nodes:
-            return False
-        start = min(nodes)
-        seen = {start}
-        stack = [start]
-        while stack:
-            for q in self.unit_adj_sets[stack.pop()]:
-                if q in nodes and q not in seen:
-                    seen.add(q)
-                    stack.append(q)
-        return len(seen) == len(nodes)
+        return bool(nodes) and len(component(min(nodes), nodes, self.unit_adj_sets)) == len(nodes)
 
     def check(self, members: Iterable[int]) -> str | None:
         """The first rule a hub breaks, in words, or ``None`` if it is a valid column.
@@ -744,14 +736,7 @@ def pcn_columns(rules: HubRules, pool: ColumnPool, comp: np.ndarray, labels: np.
     for lab in sorted(groups):
         members = groups[lab]
         while members:
-            start = min(members)
-            part = {start}
-            stack = [start]
-            while stack:
-                for v in rules.unit_adj[stack.pop()]:
-                    if v in members and v not in part:
-                        part.add(v)
-                        stack.append(v)
+            part = component(min(members), members, rules.unit_adj)
             members = members - part
             parts.append(part)
     owner = {u: i for i, p in enumerate(parts) for u in p}

@@ -41,6 +41,7 @@ import numpy as np
 from pcn_planner.objective import Instance
 
 from .columns import (
+    component,
     ColumnPool,
     HubRules,
     clustering_labellings,
@@ -548,14 +549,7 @@ def _cluster_columns(rules: HubRules, pool: ColumnPool, comp: np.ndarray, labels
     for lab in np.unique(labels):
         members = set(comp[labels == lab].tolist())
         while members:
-            start = min(members)
-            part = {start}
-            stack = [start]
-            while stack:
-                for v in rules.unit_adj[stack.pop()]:
-                    if v in members and v not in part:
-                        part.add(v)
-                        stack.append(v)
+            part = component(min(members), members, rules.unit_adj)
             members -= part
             fitted = fit_to_band(rules, part, within)
             if fitted is not None:
