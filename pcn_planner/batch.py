@@ -22,7 +22,11 @@ one :class:`~solvers.columns.ColumnPool` per region, and passes it to
 earlier scenarios are re-costed for each new one, so later scenarios start
 from hundreds of good columns. A pool that grows past :data:`POOL_CAP`
 columns is trimmed to the :data:`POOL_KEEP` cheapest per practice (plus the
-last plan's hubs) so that re-costing stays cheap.
+last plan's hubs) so that re-costing stays cheap. The worker also keeps the
+last plan for each region and K and passes it as ``warm_start=``: it is the
+first incumbent of the next related scenario (repaired into band if, say,
+growth pushed a hub over), which leaves more of the time limit to the exact
+model that makes the bound.
 
 **Result store.** ``results.sqlite`` in the output folder (SQLite, WAL mode,
 ``synchronous=FULL``). The driver is its only writer and writes one row per
@@ -101,6 +105,7 @@ FINISHED = ("ok", "infeasible")
 
 _REGIONS: OrderedDict[str, tuple[Any, Any]] = OrderedDict()  # key -> (Region, transfers or None)
 _POOLS: dict[str, Any] = {}
+_PLANS: dict[tuple[str, tuple[int, int]], Any] = {}  # (region key, K range) -> last plan: the next warm start
 _SYNTHETIC: dict[str, Any] = {}  # keeps synthetic atlases (and their temp folders) alive
 
 
@@ -159,6 +164,8 @@ def _cached_region(region_spec: Mapping[str, Any], close: Sequence[str]) -> tupl
     while len(_REGIONS) > REGION_CACHE:
         old, _ = _REGIONS.popitem(last=False)
         _POOLS.pop(old, None)
+        for plan_key in [k for k in _PLANS if k[0] == old]:
+            del _PLANS[plan_key]
     return region, transfers, key
 
 
@@ -242,9 +249,11 @@ def run_scenario(spec: Mapping[str, Any], quiet: bool = True) -> dict[str, Any]:
         problem = Problem.from_dict(spec["problem"], source=f"scenario {spec['id']}")
         pool = _pool(key)
         out["pool_columns_before"] = len(pool)
+        warm = _PLANS.get((key, problem.k_range))
         with _quiet_stdout(quiet):
-            result = optimise(problem, region, pool=pool)
+            result = optimise(problem, region, pool=pool, warm_start=warm or ())
         plan = result.plan
+        _PLANS[(key, problem.k_range)] = plan
         out.update({
             "status": "ok", "objective": result.objective, "bound": result.bound, "gap": result.gap,
             "stopped_by": result.stopped_by, "solver_status": result.status, "solver": result.solver,

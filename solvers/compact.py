@@ -93,6 +93,8 @@ _FLOW_INF = 1_000_000_000
 #: Root cut rounds on the LP relaxation, and the share of the time limit they may use.
 ROOT_ROUNDS = 40
 ROOT_SHARE = 0.3
+#: Seconds between progress lines while a MIP solve runs.
+PROGRESS_SECONDS = 5.0
 #: Seconds kept back from the MIP solves for repairing their last solution.
 RESERVE_SECONDS = 0.5
 
@@ -1144,11 +1146,18 @@ def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, 
         else:
             offer(repair_plan(inst, plan), "a repaired HiGHS solution")
 
+    progress = {"next": time.perf_counter() + PROGRESS_SECONDS}
+
     def stop_at(dual: float) -> bool:
         if best is None or not math.isfinite(dual):
             return False
         restricted = min(dual, upper) if stats["fixed_by_reduced_cost"] else dual
-        return _rel_gap(upper, max(restricted, bound if bound is not None else -math.inf)) <= gap
+        current = max(restricted, bound if bound is not None else -math.inf)
+        if time.perf_counter() >= progress["next"]:  # long runs show where the bound stands
+            progress["next"] = time.perf_counter() + PROGRESS_SECONDS
+            say(f"compact: MIP running, {time.perf_counter() - t_start:.0f}s, objective {upper:.6f}, "
+                f"bound {current:.6f}, gap {_rel_gap(upper, current):.2%}")
+        return _rel_gap(upper, current) <= gap
 
     watch = _Watch(model, on_solution, stop_at) if solver == "highs" else None
     nodes = 0

@@ -228,7 +228,8 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
                     solver: str = "highs", log: Callable[[dict], None] | None = None,
                     max_rounds: int = 40, growth_runs: int | None = None, tree_starts: int = 4,
                     allocations: int = 3, pricing: bool = True, master_columns: int | None = 2000,
-                    restarts_per_round: int = 3, kick_steps: int = 3, patience: int = 6) -> HeuristicResult:
+                    restarts_per_round: int = 3, kick_steps: int = 3, patience: int = 6,
+                    starts: Sequence[Sequence[np.ndarray]] = ()) -> HeuristicResult:
     """Find a good feasible plan: contiguous, in-band hubs that respect every side rule.
 
     Parameters
@@ -273,6 +274,11 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
         seed plan is left and pricing finds nothing).
     patience
         Stop (``stopped_by="converged"``) after this many rounds in a row without improvement.
+    starts
+        Warm starts: plans (lists of member position arrays) from related runs,
+        e.g. the previous scenario of a batch. A feasible one becomes the first
+        incumbent; one that breaks only the band or contiguity under this
+        problem's rules is repaired first. Either way its hubs join the pool.
     """
     t0 = time.perf_counter()
     deadline = t0 + float(time_limit)
@@ -301,6 +307,8 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
         pool.add(g, "locked")
     locked_moved = sum(int(inst.moved[g, inst.hub_cost(g)[1]].sum()) for g in locked_hubs)
     run.note("check", f"{len(comps)} piece(s), free hubs {free_targets}")
+    for i, hubs in enumerate(starts, start=1):
+        run.note("warm start", f"plan {i}: {_warm_start(run, [np.asarray(h, dtype=int) for h in hubs], locked_hubs, rng)}")
 
     # 2. seeds -------------------------------------------------------------
     xy = project(np.asarray(coords, dtype=float))
@@ -587,6 +595,30 @@ def _polish(run: _Run, locked_hubs: list[np.ndarray], max_free_moved: int | None
     run.note(label, f"{moves} moves, {pairs} pair recombinations -> {rules.inst.plan_cost(result):.6f}; "
                     f"{'improved' if improved else 'no gain'} ({before:.6f} -> {run.best_cost:.6f})")
     return improved
+
+
+def _warm_start(run: _Run, hubs: list[np.ndarray], locked_hubs: list[np.ndarray],
+                rng: np.random.Generator) -> str:
+    """Offer a plan from a related run as incumbent, repairing it into band when it needs it."""
+    inst, rules = run.inst, run.rules
+    for h in hubs:
+        run.pool.add(h, "warm")
+    broken = verify_plan(inst, hubs, rules)
+    if not broken:
+        run.offer(hubs)
+        return f"feasible, objective {inst.plan_cost(hubs):.6f}"
+    if not inst.k_min <= len(hubs) <= inst.k_max:
+        return f"not used as a plan ({broken[0]}); its hubs join the pool"
+    locked = {frozenset(g.tolist()) for g in locked_hubs}
+    free = [h for h in hubs if frozenset(h.tolist()) not in locked]
+    parts = [set(rules.unit_of[h].tolist()) for h in free]
+    fixed, why = repair(rules, parts, rng, deadline=run.deadline)
+    if fixed is None:
+        return f"could not be repaired ({broken[0]}; {why}); its hubs join the pool"
+    repaired = locked_hubs + [rules.unit_members(p) for p in fixed]
+    if run.offer(repaired):
+        return f"repaired ({broken[0]}), objective {inst.plan_cost(repaired):.6f}"
+    return f"repaired plan still breaks a rule ({run.rejected[-1]}); its hubs join the pool"
 
 
 def _fallback(run: _Run, comps: list[np.ndarray], lo_k: list[int], hi_k: list[int], targets: list[int],

@@ -101,3 +101,22 @@ def test_cli_refuses_nesting_at_k20_naming_cannock_chase(tmp_path: Path) -> None
     assert "needs 22-38 hubs in total" in done.stderr and "Cannock Chase (140,734 patients) needs 3-4" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "run").exists()
+
+
+def test_warm_start_is_used_and_repaired_after_growth(small) -> None:
+    first = pp.optimise(pp.Problem(k=7, time_limit=10), small)
+    lines: list[str] = []
+    again = pp.optimise(pp.Problem(k=7, time_limit=10), small, warm_start=first.plan, log=lines.append)
+    assert again.details["warm_starts"] == 1
+    assert any("warm start" in line and "feasible" in line for line in lines)
+    assert again.objective <= first.objective + 1e-9  # never worse than where it started
+
+    # 25% more patients everywhere pushes the biggest hub over 70k: the start is repaired, not trusted
+    grown = pp.Problem(k=7, time_limit=10, growth={"all": 1.25})
+    lines.clear()
+    result = pp.optimise(grown, small, warm_start=[first.plan], log=lines.append)
+    assert any("warm start" in line and "repaired (hub" in line for line in lines)
+    assert result.scorecard.feasible
+    # a plan over other practices is ignored rather than failing
+    other = pp.Plan.from_mapping({"X1": "a"})
+    assert pp.optimise(pp.Problem(k=7, time_limit=5), small, warm_start=other).details["warm_starts"] == 0
