@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pcn_planner.batch import STORE_NAME, load_results, result_plan, run_batch
+from pcn_planner.batch import STORE_NAME, load_results, result_plan, run_batch, run_scenario
 from pcn_planner.batch_summary import PARETO_AXES, pareto_flags, summarise_batch, write_batch_summary
 from pcn_planner.errors import InputError
 from pcn_planner.scenarios import Scenario, canonical_json, close_practices, load_scenarios, scenario_id
@@ -456,3 +456,18 @@ class _suppress_sqlite:
 
     def __exit__(self, *exc):
         return exc[0] is not None and issubclass(exc[0], sqlite3.OperationalError)
+
+
+def test_related_scenarios_warm_start_from_the_last_plan(tmp_path):
+    """In one worker, the second scenario with the same K starts from the first one's plan."""
+    path = write(tmp_path / "warm.yaml", f"""
+name: warm
+base: {{k: 26, time_limit: 4}}
+sweeps:
+  weights.town: [0.5, 0.25]
+""")
+    first, second = [run_scenario(s.spec()) for s in load_scenarios(path).scenarios]
+    assert first["status"] == second["status"] == "ok"
+    assert first["details"]["warm_starts"] == 0
+    assert second["details"]["warm_starts"] == 1
+    assert second["pool_columns_before"] > 0  # and the column pool is reused
