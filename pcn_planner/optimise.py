@@ -120,9 +120,16 @@ class Result:
         return out
 
     def _repr_html_(self) -> str:
+        """Jupyter: a header line, the plan's offline map (with its gap) and the scorecard table."""
+        from html import escape
+
+        from .maps.plan_map import plan_map
+
         gap = "no certified bound" if self.gap is None else f"gap {self.gap:.2%}"
-        return (f"<p><b>{self.plan.name}</b>: objective {self.objective:.4f}, {gap}, {self.status}, "
-                f"{self.wall_seconds:.1f} s</p>" + self.scorecard._repr_html_())
+        head = (f"<p><b>{escape(self.plan.name)}</b>: objective {self.objective:.4f}, {gap}, "
+                f"{escape(self.status)}, {self.wall_seconds:.1f} s</p>")
+        return head + plan_map(self.scorecard, gap=self.gap, lsoa_layers=False)._repr_html_() + \
+            self.scorecard._repr_html_()
 
     def __repr__(self) -> str:
         gap = "none" if self.gap is None else f"{self.gap:.2%}"
@@ -145,7 +152,8 @@ def name_hubs(region: Region, hubs: list[np.ndarray], inst: Instance, name: str)
         labels[hub_id] = f"{town} ({practices.at[base, 'name']})"
         for i in hubs[j]:
             mapping[inst.codes[int(i)]] = hub_id
-    return Plan.from_mapping(mapping, name=name, labels=labels)
+    # The plan knows its region and bounds, so that it shows as a map in Jupyter.
+    return Plan.from_mapping(mapping, name=name, labels=labels).on(region, bounds=inst.problem.bounds)
 
 
 def with_nesting_links(region: Region, inst: Instance) -> Region:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,7 +27,24 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Bounds:
-    """Inclusive hub population bounds (registered patients)."""
+    """Inclusive hub population bounds (registered patients).
+
+    Parameters
+    ----------
+    min, max
+        Smallest and largest number of patients a hub may have (both allowed).
+
+    Raises
+    ------
+    ValueError
+        Unless ``0 < min <= max``.
+
+    Examples
+    --------
+    >>> from pcn_planner import Bounds
+    >>> Bounds(30_000, 70_000).status(75_000)
+    'above max'
+    """
 
     min: int = 30_000
     max: int = 70_000
@@ -187,7 +205,7 @@ class Scorecard:
     Attributes
     ----------
     plan
-        The plan scored.
+        The plan scored; it knows the region and bounds, so it shows as a map in Jupyter.
     bounds
         Population bounds used for the band checks.
     hubs
@@ -225,7 +243,7 @@ class Scorecard:
         rows = [(PLAN_METRICS[k][0], v, PLAN_METRICS[k][1]) for k, v in self.summary.items() if k in PLAN_METRICS]
         return pd.DataFrame(rows, columns=["measure", "value", "unit"]).set_index("measure")
 
-    def to_csv(self, path) -> None:
+    def to_csv(self, path: str | Path) -> None:
         """Write the hub table (one row per hub) atomically."""
         from .files import atomic_write_text
 
@@ -271,12 +289,30 @@ def score_plan(
     population
         List sizes to use instead of today's, in ``region.codes`` order (growth
         scenarios). Travel and community shares keep today's patient spread.
+
+    Returns
+    -------
+    Scorecard
+        Per-hub table, plan summary and every broken rule in words. Its
+        ``plan`` knows the region and bounds, so it shows as a map in Jupyter.
+
+    Raises
+    ------
+    ValueError
+        If the plan does not assign exactly the region's practices.
+
+    Examples
+    --------
+    >>> import pcn_planner as pp
+    >>> region = pp.build_region()
+    >>> today = pp.score_plan(region, pp.Plan.current(region.atlas.practices))
+    >>> today.summary["hubs"], today.summary["hubs_out_of_band"]
+    (25, 2)
+    >>> today.feasible     # two PCNs are above 70,000 and five are in pieces
+    False
+    >>> today.plan         # in a notebook: the hubs on a map  # doctest: +SKIP
     """
-    codes = set(region.codes)
-    if set(plan.assignment.index) != codes:
-        missing = sorted(codes - set(plan.assignment.index))
-        extra = sorted(set(plan.assignment.index) - codes)
-        raise ValueError(f"plan {plan.name!r} does not cover the region: missing {missing[:5]}, unknown {extra[:5]}")
+    plan = plan.on(region, bounds=bounds)  # checks the plan covers the region; the card's plan can draw itself
     baseline = baseline or Plan.current(region.atlas.practices)
     imd = region.atlas.lsoas.loc[region.travel.index, "imd_decile"].to_numpy(dtype=float, na_value=np.nan)
     risk = region.risk.table

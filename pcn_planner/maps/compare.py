@@ -51,29 +51,28 @@ from ..plan import Plan
 from ..scoring import Bounds, Scorecard, score_plan
 from .offline import save_offline
 from .plan_map import (
-    _CSS,
-    add_hub_outline_and_label,
-    _FONT,
-    _HOSPITAL_COLOUR,
     FLAG_COLOUR,
+    FONT,
     HUB_CLASS,
     LAYER_OSM,
+    METRIC_CRS,
     PALETTE,
-    _circle,
-    _feature_collection,
-    _gap_text,
-    _hub_popup,
-    _label_points,
-    _METRIC_CRS,
-    _PageElement,
-    _practice_radius,
-    _PRACTICE_COLOURS,
-    _add_practice_layer,
-    _simplified,
-    _swatch,
+    PRACTICE_COLOURS,
+    PageElement,
+    add_hub_outline_and_label,
+    add_practice_layer,
+    circle_svg,
+    feature_collection,
+    gap_text,
     hub_adjacency,
     hub_colours,
+    hub_popup_html,
+    label_points,
+    page_css,
+    practice_radius,
     short_name,
+    simplify_shapes,
+    swatch_html,
 )
 
 if TYPE_CHECKING:
@@ -635,7 +634,7 @@ def _caption(name: str, title: str, card: Scorecard, gap: float | None) -> str:
     return (f'<div class="pcn-cap-title"><span class="pcn-side">{esc(name)}</span>{esc(rest)}</div>'
             f'<div class="pcn-cap-stats">{k} hubs · {in_band} in band · {contiguous} contiguous{warn}</div>'
             f'<div class="pcn-cap-stats">mean travel {card.summary["travel_mean_min"]:.1f} min · '
-            f'{esc(_gap_text(gap))}</div>')
+            f'{esc(gap_text(gap))}</div>')
 
 
 def _summary_html(comparison: Comparison) -> str:
@@ -665,20 +664,20 @@ def _legend_html(comparison: Comparison, mode: str) -> str:
             f'stroke="#fff" stroke-width="6"/><circle cx="12" cy="12" r="8.5" fill="none" stroke="{MOVE_COLOUR}" '
             f'stroke-width="3.5"/><circle cx="12" cy="12" r="4" fill="#fff" stroke="#333" stroke-width="1.5"/></svg>')
     if mode == "dual":
-        row(_swatch(PALETTE[0] + "80", border="#2B2B2B", weight=1.3),
+        row(swatch_html(PALETTE[0] + "80", border="#2B2B2B", weight=1.3),
             f"Hub territory. A hub of {html.escape(nb)} takes the colour of its matching hub in "
             f"{html.escape(na)} (the one it shares most practices with)")
         row(ring, f"Practice that changes hub (ringed on {html.escape(nb)}; dashed on {html.escape(na)})")
     else:
-        row(_swatch(PALETTE[0] + "40", border="#2B2B2B", weight=1.3), f"Hub of {html.escape(nb)}")
-        row(_swatch("#FFFFFF", border="#555", dash=True, weight=2), f"Hub boundary in {html.escape(na)}")
+        row(swatch_html(PALETTE[0] + "40", border="#2B2B2B", weight=1.3), f"Hub of {html.escape(nb)}")
+        row(swatch_html("#FFFFFF", border="#555", dash=True, weight=2), f"Hub boundary in {html.escape(na)}")
         row(ring, "Practice that changes hub, filled with its new hub's colour")
-    row(_swatch("#FFFFFF", border=FLAG_COLOUR, dash=True, weight=3),
+    row(swatch_html("#FFFFFF", border=FLAG_COLOUR, dash=True, weight=3),
         "⚠ Hub outside the population band, or not contiguous")
     if mode == "dual":
-        row(_circle(6, _PRACTICE_COLOURS["practice"], "#333333"), "Practice (circle area ∝ list size)")
-        row(_circle(6, _PRACTICE_COLOURS["anchor"], "#FFFFFF"), "Anchor practice (resilient)")
-        row(_circle(6, _PRACTICE_COLOURS["high risk"], "#FFFFFF"), "High-risk practice (sustainability)")
+        row(circle_svg(6, PRACTICE_COLOURS["practice"], "#333333"), "Practice (circle area ∝ list size)")
+        row(circle_svg(6, PRACTICE_COLOURS["anchor"], "#FFFFFF"), "Anchor practice (resilient)")
+        row(circle_svg(6, PRACTICE_COLOURS["high risk"], "#FFFFFF"), "High-risk practice (sustainability)")
     note = ("Pan or zoom either map and the other follows; a circle marks the pointer's place on the other map. "
             "Click a hub for its scorecard." if mode == "dual" else "Hover a ringed practice for its move.")
     return f'<div id="pcn-cmp-legend">{"".join(rows)}<div class="pcn-note">{note}</div></div>'
@@ -719,10 +718,9 @@ def _panel(comparison: Comparison, mode: str) -> str:
 
 
 def _page_css() -> str:
-    base = _CSS.replace("FONT", _FONT).replace("FLAG", FLAG_COLOUR).replace("HOSP", _HOSPITAL_COLOUR)
-    own = (_CMP_CSS.replace("FONT", _FONT).replace("FLAG", FLAG_COLOUR).replace("MOVE", MOVE_COLOUR)
+    own = (_CMP_CSS.replace("FONT", FONT).replace("FLAG", FLAG_COLOUR).replace("MOVE", MOVE_COLOUR)
            .replace("HEADpx", f"{_HEADER_PX}px").replace("PANELpx", f"{_PANEL_PX}px"))
-    return base + own
+    return page_css() + own
 
 
 def _box(*cards: Scorecard) -> list[list[float]]:
@@ -770,19 +768,19 @@ def _add_hubs(m: folium.Map, card: Scorecard, colours: Mapping[Hashable, str], s
     has_territory = geometry["has_territory"] if "has_territory" in geometry else pd.Series(True, geometry.index)
     tiles = has_territory.to_numpy(bool)
     geoms = np.empty(len(geometry), dtype=object)
-    geoms[tiles] = _simplified(geometry.geometry.to_numpy()[tiles], coverage=True)
-    geoms[~tiles] = _simplified(geometry.geometry.to_numpy()[~tiles], coverage=False)
+    geoms[tiles] = simplify_shapes(geometry.geometry.to_numpy()[tiles], coverage=True)
+    geoms[~tiles] = simplify_shapes(geometry.geometry.to_numpy()[~tiles], coverage=False)
     members = plan.members()
     partner_members = partner_plan.members()
-    labels = _label_points(geometry.geometry)
-    area = geometry.geometry.to_crs(_METRIC_CRS).area
+    labels = label_points(geometry.geometry)
+    area = geometry.geometry.to_crs(METRIC_CRS).area
     rank = {h: r for r, h in enumerate(sorted(geometry.index, key=lambda h: (h not in flagged, -area[h])))}
     for i, hub in enumerate(geometry.index):
         row = hubs.loc[hub].to_dict()
         colour = colours.get(hub, PALETTE[0])
         is_flagged = hub in flagged
         css = f"{HUB_CLASS}-{side}{i}"
-        feature = _feature_collection(np.array([geoms[i]], dtype=object), [{"id": str(hub)}])
+        feature = feature_collection(np.array([geoms[i]], dtype=object), [{"id": str(hub)}])
         other = partner.get(hub)
         if other is not None:
             shared = len(set(members.get(hub, [])) & set(partner_members.get(other, [])))
@@ -793,7 +791,7 @@ def _add_hubs(m: folium.Map, card: Scorecard, colours: Mapping[Hashable, str], s
         if interactive:
             member_rows = [(c, str(practices.at[c, "name"]), int(practices.at[c, "list_size"]))
                            for c in sorted(members.get(hub, []), key=lambda c: -practices.at[c, "list_size"])]
-            popup_html = _hub_popup(hub, row, bounds, member_rows, colour).replace(
+            popup_html = hub_popup_html(hub, row, bounds, member_rows, colour).replace(
                 '<table class="pcn-table">', f'<div class="pcn-muted" style="margin:2px 0">{pairing}</div>'
                 '<table class="pcn-table">', 1)
         fill = folium.GeoJson(
@@ -838,7 +836,7 @@ def _add_moves(m: folium.Map, comparison: Comparison, *, dashed: bool, fill: Map
     moved = comparison.moved.sort_values("list_size", ascending=False)
     for r in moved.itertuples(index=False):
         lat, lon = float(practices.at[r.practice_code, "lat"]), float(practices.at[r.practice_code, "lon"])
-        radius = round(_practice_radius(r.list_size) + (4 if fill is None else 0.5), 1)
+        radius = round(practice_radius(r.list_size) + (4 if fill is None else 0.5), 1)
         tip = (f"<div class='pcn-tip'><b>{html.escape(r.name)}</b> "
                f"<span class='pcn-muted'>{html.escape(r.practice_code)}</span><br>"
                f"List size: {r.list_size:,} patients<div class='pcn-move-line'>{_move_text(comparison, r)}</div></div>")
@@ -906,7 +904,7 @@ def comparison_map(comparison: Comparison, *, gap_a: float | None = None,
                                                                 divider=side == "b")), name=f"pcn-pos-{side}")
         _add_panes(m)
         _add_hubs(m, card, colours, side, partner=partner, partner_plan=other, partner_name=other_name)
-        _add_practice_layer(m, card, card._region.risk.table)
+        add_practice_layer(m, card, card._region.risk.table)
         _add_moves(m, comparison, dashed=side == "a")
         folium.TileLayer("OpenStreetMap", name=LAYER_OSM, overlay=True, show=False, control=True,
                          opacity=0.6).add_to(m)
@@ -917,7 +915,7 @@ def comparison_map(comparison: Comparison, *, gap_a: float | None = None,
                             name="pcn-cmp-title")
     captions = [_caption(na, ta, card_a, gap_a), _caption(nb, tb, card_b, gap_b)]
     # On the second map, so that both map variables exist when the script runs.
-    m_b.add_child(_PageElement(_header(comparison) + _panel(comparison, "dual"),
+    m_b.add_child(PageElement(_header(comparison) + _panel(comparison, "dual"),
                                js=_page_script((m_a, m_b), box, captions)))
     return figure
 
@@ -944,9 +942,9 @@ def difference_map(comparison: Comparison) -> folium.Map:
     # A's hub boundaries, dashed, for where the lines moved.
     outlines = folium.FeatureGroup(name=_LAYER_A_OUTLINES.format(a=na), show=True).add_to(m)
     geometry = card_a.geometry
-    geoms = _simplified(geometry.geometry.boundary.to_numpy(), coverage=False)
+    geoms = simplify_shapes(geometry.geometry.boundary.to_numpy(), coverage=False)
     folium.GeoJson(
-        _feature_collection(geoms, [{"id": str(h)} for h in geometry.index]),
+        feature_collection(geoms, [{"id": str(h)} for h in geometry.index]),
         style_function=lambda _f: {"fill": False, "color": "#1d1d1d", "weight": 2.2, "opacity": 0.9,
                                    "dashArray": "6 5", "className": "pcn-hub-a-outline"},
         interactive=False, pane="pcnBorders", control=False,
@@ -958,7 +956,7 @@ def difference_map(comparison: Comparison) -> folium.Map:
                f' to <span class="pcn-side">{html.escape(nb)}</span></div>'
                f'<div class="pcn-cap-stats">{html.escape(nb)} hubs filled · {html.escape(na)} hub boundaries dashed'
                f'<br>{len(comparison.moved):,} practices change hub (ringed)</div>')
-    m.add_child(_PageElement(_header(comparison) + _panel(comparison, "difference"),
+    m.add_child(PageElement(_header(comparison) + _panel(comparison, "difference"),
                              js=_page_script((m,), box, [caption])))
     return m
 

@@ -42,6 +42,7 @@ import shapely.ops
 from branca.element import MacroElement, Template
 
 from ..scoring import HUB_METRICS, Bounds
+from .offline import OfflineMap
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -50,16 +51,32 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FLAG_COLOUR",
+    "FONT",
+    "HOSPITAL_COLOUR",
     "HUB_CLASS",
     "IMD_COLOURS",
+    "METRIC_CRS",
     "PALETTE",
+    "PRACTICE_COLOURS",
     "TRAVEL_BANDS",
     "TRAVEL_COLOURS",
+    "PageElement",
+    "add_hub_outline_and_label",
+    "add_practice_layer",
+    "circle_svg",
+    "feature_collection",
     "format_metric",
+    "gap_text",
     "hub_adjacency",
     "hub_colours",
+    "hub_popup_html",
+    "label_points",
+    "page_css",
     "plan_map",
+    "practice_radius",
     "short_name",
+    "simplify_shapes",
+    "swatch_html",
 ]
 
 #: CSS class on every hub polygon (``path.pcn-hub``): one path per hub.
@@ -90,8 +107,10 @@ MIN_DELTA_E = 20.0
 
 #: Outline of flagged hubs (out of band or not contiguous).
 FLAG_COLOUR = "#C00000"
-_PRACTICE_COLOURS = {"practice": "#FFFFFF", "anchor": "#1A1A1A", "high risk": "#D55E00"}
-_HOSPITAL_COLOUR = "#005EB8"  # NHS blue
+#: Fill of a practice circle by kind: ``practice``, ``anchor`` (resilient) or ``high risk``.
+PRACTICE_COLOURS: dict[str, str] = {"practice": "#FFFFFF", "anchor": "#1A1A1A", "high risk": "#D55E00"}
+#: Hospital marker colour (NHS blue).
+HOSPITAL_COLOUR = "#005EB8"
 
 #: IMD 2019 decile 1 (most deprived) .. 10 (least): viridis, dark = deprived.
 IMD_COLOURS: tuple[str, ...] = (
@@ -108,9 +127,11 @@ HOSPITAL_MARGIN_KM = 15.0
 #: Simplification (degrees, about 35-55 m) and coordinate rounding (5 dp, about 1 m).
 SIMPLIFY_DEG = 0.0005
 COORD_DECIMALS = 5
-_METRIC_CRS = "EPSG:27700"
+#: Metric CRS (British National Grid) for areas, buffers and label placement.
+METRIC_CRS = "EPSG:27700"
 
-_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
+#: Font stack of every map page.
+FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
 
 LAYER_HUBS = "Hubs"
 LAYER_PRACTICES = "Practices"
@@ -203,7 +224,7 @@ def hub_adjacency(scorecard: Scorecard, *, tolerance_m: float = 50.0) -> nx.Grap
     geometry = scorecard.geometry
     graph = nx.Graph()
     graph.add_nodes_from(geometry.index)
-    metric = geometry.geometry.to_crs(_METRIC_CRS).buffer(tolerance_m / 2).to_numpy()
+    metric = geometry.geometry.to_crs(METRIC_CRS).buffer(tolerance_m / 2).to_numpy()
     tree = shapely.STRtree(metric)
     left, right = tree.query(metric, predicate="intersects")
     ids = geometry.index.to_numpy()
@@ -289,8 +310,28 @@ def _flag_reasons(row: Mapping[str, Any], bounds: Bounds) -> list[str]:
     return reasons
 
 
-def _hub_popup(hub_id: str, row: Mapping[str, Any], bounds: Bounds, members: list[tuple[str, str, int]],
-               colour: str) -> str:
+def hub_popup_html(hub_id: str, row: Mapping[str, Any], bounds: Bounds, members: list[tuple[str, str, int]],
+                   colour: str) -> str:
+    """A hub's popup: its name, any flags, every hub metric in plain English and its practices.
+
+    Parameters
+    ----------
+    hub_id
+        The hub's id.
+    row
+        The hub's row of :attr:`Scorecard.hubs <pcn_planner.scoring.Scorecard.hubs>`.
+    bounds
+        Population bounds, for the band and flag wording.
+    members
+        ``(practice_code, name, list_size)`` of each member practice, in the order to list.
+    colour
+        The hub's fill colour, shown as a swatch.
+
+    Returns
+    -------
+    str
+        HTML (``div.pcn-pop``); text is escaped.
+    """
     esc = html.escape
     reasons = _flag_reasons(row, bounds)
     head = (f'<div class="pcn-pop-head"><span class="pcn-swatch" style="background:{colour}"></span>'
@@ -313,8 +354,23 @@ def _hub_popup(hub_id: str, row: Mapping[str, Any], bounds: Bounds, members: lis
 # ---------------------------------------------------------------------------
 
 
-def _simplified(geoms: np.ndarray, coverage: bool) -> np.ndarray:
-    """Simplify (keeping shared edges shared when the shapes tile) and round coordinates."""
+def simplify_shapes(geoms: np.ndarray, coverage: bool) -> np.ndarray:
+    """Shapes made light enough for a web page: simplified and rounded, still valid.
+
+    Parameters
+    ----------
+    geoms
+        Shapely geometries in degrees (EPSG:4326).
+    coverage
+        ``True`` when the shapes tile (hub territories, LSOAs): shared edges are
+        simplified once so that neighbours still meet without gaps or slivers.
+
+    Returns
+    -------
+    numpy.ndarray
+        Geometries simplified by :data:`SIMPLIFY_DEG` with coordinates rounded
+        to :data:`COORD_DECIMALS` places; any made invalid are repaired.
+    """
     geoms = np.asarray(geoms, dtype=object)
     if coverage:
         try:
@@ -330,7 +386,11 @@ def _simplified(geoms: np.ndarray, coverage: bool) -> np.ndarray:
     return out
 
 
-def _feature_collection(geoms: np.ndarray, properties: list[dict]) -> dict:
+def feature_collection(geoms: np.ndarray, properties: list[dict]) -> dict:
+    """A GeoJSON FeatureCollection of shapes and their properties, skipping empty shapes.
+
+    Each feature's ``id`` is its properties' ``"id"`` (else its position).
+    """
     features = []
     for i, (geom, props) in enumerate(zip(geoms, properties)):
         if geom is None or geom.is_empty:
@@ -340,9 +400,9 @@ def _feature_collection(geoms: np.ndarray, properties: list[dict]) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _label_points(geometry: gpd.GeoSeries) -> dict[Hashable, tuple[float, float]]:
+def label_points(geometry: gpd.GeoSeries) -> dict[Hashable, tuple[float, float]]:
     """(lat, lon) inside each hub's largest piece, far from its edges."""
-    metric = geometry.to_crs(_METRIC_CRS)
+    metric = geometry.to_crs(METRIC_CRS)
     points = {}
     for hub, geom in metric.items():
         parts = list(getattr(geom, "geoms", [geom]))
@@ -353,7 +413,7 @@ def _label_points(geometry: gpd.GeoSeries) -> dict[Hashable, tuple[float, float]
         except Exception:
             point = biggest.representative_point()
         points[hub] = point
-    back = type(geometry)(list(points.values()), crs=_METRIC_CRS).to_crs("EPSG:4326")
+    back = type(geometry)(list(points.values()), crs=METRIC_CRS).to_crs("EPSG:4326")
     return {hub: (p.y, p.x) for hub, p in zip(points, back)}
 
 
@@ -415,6 +475,11 @@ _CSS = """
   .pcn-members { margin-top: 6px; font-size: 12px; color: #333; max-height: 90px; overflow-y: auto; }
 </style>
 """
+
+
+def page_css() -> str:
+    """The ``<style>`` element shared by the plan and comparison maps (boxes, labels, popups, legend)."""
+    return _CSS.replace("FONT", FONT).replace("FLAG", FLAG_COLOUR).replace("HOSP", HOSPITAL_COLOUR)
 
 
 # Page behaviour: show a choropleth's key only while it is on; fit the hubs into
@@ -498,8 +563,18 @@ _LEGEND_JS = """
 """
 
 
-class _PageElement(MacroElement):
-    """Raw HTML (title block or legend) plus optional script, added to the page."""
+class PageElement(MacroElement):
+    """Raw HTML (a title block, legend or panel) plus optional CSS and script, added to a page.
+
+    Parameters
+    ----------
+    body
+        HTML placed in the page body.
+    css
+        HTML placed in the page head (e.g. a ``<style>`` element).
+    js
+        JavaScript run with the map's other scripts (after the map exists).
+    """
 
     _template = Template("""
         {% macro header(this, kwargs) %}{{ this.css }}{% endmacro %}
@@ -513,21 +588,23 @@ class _PageElement(MacroElement):
         self.body, self.css, self.js = body, css, js
 
 
-def _swatch(colour: str, *, border: str = "#555", dash: bool = False, width: int = 22, height: int = 13,
-            weight: float = 1) -> str:
+def swatch_html(colour: str, *, border: str = "#555", dash: bool = False, width: int = 22, height: int = 13,
+                weight: float = 1) -> str:
+    """A legend key: a filled rectangle with a solid or dashed border, as inline HTML."""
     style = "dashed" if dash else "solid"
     return (f'<span style="display:inline-block;width:{width}px;height:{height}px;background:{colour};'
             f'border:{weight}px {style} {border};box-sizing:border-box"></span>')
 
 
-def _circle(radius: float, fill: str, stroke: str, weight: float = 1.5) -> str:
+def circle_svg(radius: float, fill: str, stroke: str, weight: float = 1.5) -> str:
+    """A legend key: a circle like a practice marker, as an inline SVG."""
     d = 2 * radius + weight
     return (f'<svg width="{d:.0f}" height="{d:.0f}" viewBox="0 0 {d:.1f} {d:.1f}">'
             f'<circle cx="{d / 2:.1f}" cy="{d / 2:.1f}" r="{radius:.1f}" fill="{fill}" stroke="{stroke}" '
             f'stroke-width="{weight}"/></svg>')
 
 
-def _practice_radius(list_size: float) -> float:
+def practice_radius(list_size: float) -> float:
     """Circle radius in pixels: area proportional to list size."""
     return 1.5 + math.sqrt(max(float(list_size), 0.0)) / 22.0
 
@@ -537,7 +614,8 @@ def _practice_radius(list_size: float) -> float:
 # ---------------------------------------------------------------------------
 
 
-def plan_map(scorecard: Scorecard, *, gap: float | None = None, title: str | None = None) -> folium.Map:
+def plan_map(scorecard: Scorecard, *, gap: float | None = None, title: str | None = None,
+             lsoa_layers: bool = True) -> OfflineMap:
     """Draw a scored plan as an offline folium map.
 
     Parameters
@@ -549,13 +627,26 @@ def plan_map(scorecard: Scorecard, *, gap: float | None = None, title: str | Non
         as "gap 0.42%"); ``None`` shows "gap: not certified".
     title
         Heading of the title block; default the plan's name.
+    lsoa_layers
+        Include the "Deprivation (IMD decile)" and "Travel time to hub base"
+        choropleths (about 0.8 MB for the SSOT region). The notebook view of a
+        plan leaves them out.
 
     Returns
     -------
-    folium.Map
-        Save it with :func:`pcn_planner.maps.offline.save_offline`. Layers:
-        "Hubs", "Practices", "Hospitals" (on), "Deprivation (IMD decile)",
-        "Travel time to hub base" and an OpenStreetMap background (off).
+    OfflineMap
+        A ``folium.Map`` that shows itself in Jupyter, and saves (``.save`` or
+        :func:`pcn_planner.maps.offline.save_offline`), with every asset
+        inlined. Layers: "Hubs", "Practices", "Hospitals" (on), the two
+        choropleths and an OpenStreetMap background (off).
+
+    Examples
+    --------
+    >>> import pcn_planner as pp
+    >>> from pcn_planner.maps.plan_map import plan_map
+    >>> region = pp.build_region()
+    >>> card = pp.score_plan(region, pp.Plan.current(region.atlas.practices))
+    >>> plan_map(card).save("current.html")   # one self-contained page
     """
     region = scorecard._region
     atlas = region.atlas
@@ -568,21 +659,21 @@ def plan_map(scorecard: Scorecard, *, gap: float | None = None, title: str | Non
     colours = hub_colours(hub_adjacency(scorecard), hubs.index)
 
     west, south, east, north = (float(v) for v in geometry.total_bounds)
-    m = folium.Map(location=[(south + north) / 2, (west + east) / 2], tiles=None, zoom_start=10,
+    m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], tiles=None, zoom_start=10,
                    control_scale=True, zoom_snap=0.25, zoom_delta=0.5, zoom_control="bottomright")
-    m.get_root().header.add_child(folium.Element(
-        _CSS.replace("FONT", _FONT).replace("FLAG", FLAG_COLOUR).replace("HOSP", _HOSPITAL_COLOUR)))
+    m.get_root().header.add_child(folium.Element(page_css()))
     for name, z in (("pcnLsoa", 410), ("pcnBorders", 420), ("pcnPoints", 450)):
         folium.map.CustomPane(name, z_index=z, pointer_events=name != "pcnBorders").add_to(m)
 
     # Layer control lists layers in the order added; panes (not order) set what draws on top.
     _add_hub_layer(m, scorecard, geometry, colours, flagged)
-    _add_practice_layer(m, scorecard, risk)
+    add_practice_layer(m, scorecard, risk)
     _add_hospital_layer(m, atlas, (west, south, east, north))
-    owned = region.territory[region.territory["owned"]]
-    lsoa_geoms = _simplified(atlas.lsoas.geometry.reindex(owned.index).to_numpy(), coverage=True)
-    _add_imd_layer(m, atlas, owned, lsoa_geoms)
-    _add_travel_layer(m, scorecard, owned, lsoa_geoms)
+    if lsoa_layers:
+        owned = region.territory[region.territory["owned"]]
+        lsoa_geoms = simplify_shapes(atlas.lsoas.geometry.reindex(owned.index).to_numpy(), coverage=True)
+        _add_imd_layer(m, atlas, owned, lsoa_geoms)
+        _add_travel_layer(m, scorecard, owned, lsoa_geoms)
     folium.TileLayer("OpenStreetMap", name=LAYER_OSM, overlay=True, show=False, control=True,
                      opacity=0.6).add_to(m)
 
@@ -590,7 +681,7 @@ def plan_map(scorecard: Scorecard, *, gap: float | None = None, title: str | Non
     m.add_child(_title_block(scorecard, gap, title, flagged))
     # The page script fits the hubs into the space the panels leave (folium's
     # fit_bounds would animate and then undo that fit).
-    m.add_child(_legend(m, bounds, [[south, west], [north, east]]))
+    m.add_child(_legend(m, bounds, [[south, west], [north, east]], lsoa_layers=lsoa_layers))
     return m
 
 
@@ -602,21 +693,21 @@ def _add_hub_layer(m: folium.Map, scorecard: Scorecard, geometry: gpd.GeoDataFra
     has_territory = geometry["has_territory"] if "has_territory" in geometry else pd.Series(True, geometry.index)
     tiles = has_territory.to_numpy(bool)
     geoms = np.empty(len(geometry), dtype=object)
-    geoms[tiles] = _simplified(geometry.geometry.to_numpy()[tiles], coverage=True)
-    geoms[~tiles] = _simplified(geometry.geometry.to_numpy()[~tiles], coverage=False)
+    geoms[tiles] = simplify_shapes(geometry.geometry.to_numpy()[tiles], coverage=True)
+    geoms[~tiles] = simplify_shapes(geometry.geometry.to_numpy()[~tiles], coverage=False)
     members = scorecard.plan.members()
-    labels = _label_points(geometry.geometry)
+    labels = label_points(geometry.geometry)
     # Label priority for decluttering: flagged hubs, then bigger areas.
-    area = geometry.geometry.to_crs(_METRIC_CRS).area
+    area = geometry.geometry.to_crs(METRIC_CRS).area
     rank = {h: r for r, h in enumerate(sorted(geometry.index, key=lambda h: (h not in flagged, -area[h])))}
     for i, hub in enumerate(geometry.index):
         row = hubs.loc[hub].to_dict()
         colour = colours.get(hub, PALETTE[0])
         is_flagged = hub in flagged
-        feature = _feature_collection(np.array([geoms[i]], dtype=object), [{"id": str(hub)}])
+        feature = feature_collection(np.array([geoms[i]], dtype=object), [{"id": str(hub)}])
         member_rows = [(c, str(practices.at[c, "name"]), int(practices.at[c, "list_size"]))
                        for c in sorted(members.get(hub, []), key=lambda c: -practices.at[c, "list_size"])]
-        popup_html = _hub_popup(hub, row, bounds, member_rows, colour)
+        popup_html = hub_popup_html(hub, row, bounds, member_rows, colour)
         if not bool(has_territory.get(hub, True)):
             popup_html = popup_html.replace(
                 "</table>", "</table><div class='pcn-muted'>No territory: drawn as discs round its sites.</div>", 1)
@@ -678,7 +769,13 @@ def _practice_kind(code: str, risk: pd.DataFrame) -> str:
     return "practice"
 
 
-def _add_practice_layer(m: folium.Map, scorecard: Scorecard, risk: pd.DataFrame) -> None:
+def add_practice_layer(m: folium.Map, scorecard: Scorecard, risk: pd.DataFrame) -> None:
+    """Add the "Practices" layer: a circle per practice (area ∝ list size) with its details on hover.
+
+    Anchor practices are filled black and high-risk ones vermillion
+    (:data:`PRACTICE_COLOURS`); the tooltip names the practice's hub in
+    ``scorecard.plan`` and whether it is the hub's base site.
+    """
     practices = scorecard._region.atlas.practices
     plan, hubs = scorecard.plan, scorecard.hubs
     bases = set(hubs["base_practice"])
@@ -697,8 +794,8 @@ def _add_practice_layer(m: folium.Map, scorecard: Scorecard, risk: pd.DataFrame)
             lines.append(f"Sustainability risk: {float(risk.at[code, 'risk']):.2f} (0 low – 1 high){note}")
         stroke = "#333333" if kind == "practice" else "#FFFFFF"
         folium.CircleMarker(
-            [float(p["lat"]), float(p["lon"])], radius=round(_practice_radius(p["list_size"]), 1),
-            color=stroke, weight=1.5, fill=True, fill_color=_PRACTICE_COLOURS[kind], fill_opacity=1.0,
+            [float(p["lat"]), float(p["lon"])], radius=round(practice_radius(p["list_size"]), 1),
+            color=stroke, weight=1.5, fill=True, fill_color=PRACTICE_COLOURS[kind], fill_opacity=1.0,
             pane="pcnPoints", class_name=f"pcn-practice pcn-practice-{kind.replace(' ', '-')}",
             tooltip=folium.Tooltip("<br>".join(lines)),
         ).add_to(layer)
@@ -722,7 +819,7 @@ def _add_hospital_layer(m: folium.Map, atlas: Any, box: tuple[float, float, floa
 
 def _lsoa_layer(m: folium.Map, name: str, geoms: np.ndarray, props: list[dict], colours: list[str],
                 css_class: str) -> None:
-    data = _feature_collection(geoms, props)
+    data = feature_collection(geoms, props)
     by_id = {p["id"]: c for p, c in zip(props, colours)}
     folium.GeoJson(
         data, name=name, show=False, pane="pcnLsoa",
@@ -776,7 +873,8 @@ def _add_travel_layer(m: folium.Map, scorecard: Scorecard, owned: pd.DataFrame, 
     _lsoa_layer(m, LAYER_TRAVEL, geoms, props, colours, "pcn-travel")
 
 
-def _gap_text(gap: float | None) -> str:
+def gap_text(gap: float | None) -> str:
+    """The certified gap in words for a map title: ``gap 0.42%``, ``gap 0.00% (optimal)`` or not certified."""
     if gap is None or (isinstance(gap, float) and not math.isfinite(gap)):
         return "gap: not certified"
     gap = float(gap)
@@ -793,7 +891,7 @@ def _title_block(scorecard: Scorecard, gap: float | None, title: str | None, fla
     name = scorecard.plan.name
     heading = title or (name[:1].upper() + name[1:])
     sub = (f"K = {k} hubs · bounds {bounds.min:,}–{bounds.max:,} patients per hub<br>"
-           f"{esc(_gap_text(gap))} · {today.day} {today:%B %Y}")
+           f"{esc(gap_text(gap))} · {today.day} {today:%B %Y}")
     in_band = int((hubs["band"] == "ok").sum())
     contiguous = int(hubs["contiguous"].astype(bool).sum())
     stats = (f"<div><b>{in_band} of {k}</b> hubs in band · <b>{contiguous} of {k}</b> contiguous</div>"
@@ -811,46 +909,47 @@ def _title_block(scorecard: Scorecard, gap: float | None, title: str | None, fla
         flags = '<div class="pcn-flags"><span class="pcn-ok">✓ Every hub in band and contiguous</span></div>'
     body = (f'<div id="pcn-title" class="pcn-box"><h1>{esc(heading)}</h1><div class="pcn-sub">{sub}</div>'
             f'<div class="pcn-stats">{stats}</div>{flags}</div>')
-    return _PageElement(body)
+    return PageElement(body)
 
 
-def _legend(m: folium.Map, bounds: Bounds, box: list[list[float]]) -> MacroElement:
+def _legend(m: folium.Map, bounds: Bounds, box: list[list[float]], *, lsoa_layers: bool = True) -> MacroElement:
     rows = []
 
     def row(key: str, text: str) -> None:
         rows.append(f'<div class="pcn-row"><span class="pcn-key">{key}</span><span>{text}</span></div>')
 
     rows.append("<h2>Hubs</h2>")
-    row(_swatch(PALETTE[0] + "80", border="#2B2B2B", weight=1.3),
+    row(swatch_html(PALETTE[0] + "80", border="#2B2B2B", weight=1.3),
         "Hub territory: LSOAs where its practices have the most patients (colours only tell neighbours apart)")
-    row(_swatch("#FFFFFF", border=FLAG_COLOUR, dash=True, weight=3),
+    row(swatch_html("#FFFFFF", border=FLAG_COLOUR, dash=True, weight=3),
         f"⚠ Flagged: outside {bounds.min:,}–{bounds.max:,} patients, or not contiguous")
     rows.append("<h2>Practices</h2>")
     sizes = "".join(
         f'<span style="display:inline-flex;flex-direction:column;align-items:center;margin-right:8px">'
-        f'{_circle(_practice_radius(n), "#FFFFFF", "#333333")}<span>{n:,}</span></span>'
+        f'{circle_svg(practice_radius(n), "#FFFFFF", "#333333")}<span>{n:,}</span></span>'
         for n in (3_000, 10_000, 30_000))
     rows.append(f'<div style="display:flex;align-items:flex-end;margin:2px 0 2px 2px">{sizes}</div>'
                 '<div class="pcn-note" style="margin-top:0">Circle area ∝ list size (patients)</div>')
-    row(_circle(6, _PRACTICE_COLOURS["practice"], "#333333"), "Practice")
-    row(_circle(6, _PRACTICE_COLOURS["anchor"], "#FFFFFF"), "Anchor practice (resilient)")
-    row(_circle(6, _PRACTICE_COLOURS["high risk"], "#FFFFFF"), "High-risk practice (sustainability)")
+    row(circle_svg(6, PRACTICE_COLOURS["practice"], "#333333"), "Practice")
+    row(circle_svg(6, PRACTICE_COLOURS["anchor"], "#FFFFFF"), "Anchor practice (resilient)")
+    row(circle_svg(6, PRACTICE_COLOURS["high risk"], "#FFFFFF"), "High-risk practice (sustainability)")
     rows.append("<h2>Hospitals</h2>")
     row('<div class="pcn-hosp">H</div>', "Acute hospital site")
-    imd = "".join(f'<span style="background:{c}"></span>' for c in IMD_COLOURS)
-    rows.append(f'<div id="pcn-legend-imd" style="display:none"><h2>Deprivation (IMD 2019 decile)</h2>'
-                f'<div class="pcn-ramp">{imd}</div><div class="pcn-ramp-labels"><span>1 most deprived</span>'
-                f'<span>10 least</span></div></div>')
-    travel = "".join(
-        f'<div class="pcn-row"><span class="pcn-key">{_swatch(c)}</span><span>'
-        f'{f"{lo:.0f}–{hi:.0f} min" if math.isfinite(hi) else f"{lo:.0f} min or more"}</span></div>'
-        for (lo, hi), c in zip(TRAVEL_BANDS, TRAVEL_COLOURS))
-    rows.append(f'<div id="pcn-legend-travel" style="display:none"><h2>Car travel, home LSOA to hub base</h2>'
-                f'{travel}</div>')
+    if lsoa_layers:
+        imd = "".join(f'<span style="background:{c}"></span>' for c in IMD_COLOURS)
+        rows.append(f'<div id="pcn-legend-imd" style="display:none"><h2>Deprivation (IMD 2019 decile)</h2>'
+                    f'<div class="pcn-ramp">{imd}</div><div class="pcn-ramp-labels"><span>1 most deprived</span>'
+                    f'<span>10 least</span></div></div>')
+        travel = "".join(
+            f'<div class="pcn-row"><span class="pcn-key">{swatch_html(c)}</span><span>'
+            f'{f"{lo:.0f}–{hi:.0f} min" if math.isfinite(hi) else f"{lo:.0f} min or more"}</span></div>'
+            for (lo, hi), c in zip(TRAVEL_BANDS, TRAVEL_COLOURS))
+        rows.append(f'<div id="pcn-legend-travel" style="display:none"><h2>Car travel, home LSOA to hub base</h2>'
+                    f'{travel}</div>')
+    extra = "deprivation, travel times and a web background" if lsoa_layers else "a web background"
     rows.append('<div class="pcn-note">Click a hub for its scorecard; hover a practice for details. '
-                'Zoom in for every hub label. Layers (top right) add deprivation, travel times and a '
-                'web background.</div>')
+                f'Zoom in for every hub label. Layers (top right) add {extra}.</div>')
     body = f'<div id="pcn-legend" class="pcn-box">{"".join(rows)}</div>'
     js = _LEGEND_JS.replace("MAP", m.get_name()).replace("BOX", json.dumps(box)).replace(
         "PARTS", json.dumps({LAYER_IMD: "pcn-legend-imd", LAYER_TRAVEL: "pcn-legend-travel", LAYER_HUBS: ""}))
-    return _PageElement(body, js=js)
+    return PageElement(body, js=js)
