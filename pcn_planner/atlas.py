@@ -104,6 +104,9 @@ def embedded_data_dir() -> Path:
 class Atlas:
     """Practices, LSOAs, the patient matrix and hospitals of one region.
 
+    Read one with :func:`load_atlas`; :func:`~pcn_planner.region.build_region`
+    derives everything else from it.
+
     Attributes
     ----------
     practices
@@ -210,6 +213,20 @@ def load_atlas(path: str | Path | None = None) -> Atlas:
     ------
     InputError
         For the first problem found, naming file, row and field.
+
+    See Also
+    --------
+    build_region : derive territories, travel, communities and risk from the atlas.
+
+    Examples
+    --------
+    >>> import pcn_planner as pp
+    >>> atlas = pp.load_atlas()          # the embedded Staffordshire and Stoke-on-Trent data
+    >>> atlas
+    <Atlas .../data: 141 practices, 1,210,283 patients, 2,318 LSOAs>
+    >>> atlas.total_patients
+    1210283
+    >>> other = pp.load_atlas("atlas/my-icb")   # a folder from `pcn-planner data build`  # doctest: +SKIP
     """
     root = Path(path) if path is not None else embedded_data_dir()
     if not root.is_dir():

@@ -112,6 +112,22 @@ class Problem:
         region's patient-weighted mean risk.
     solver, time_limit, gap, seed
         Solver backend, wall-clock limit (s), target relative gap and random seed.
+
+    Raises
+    ------
+    InputError
+        For a setting out of range (naming the field), e.g. ``k=0`` or a
+        negative weight.
+
+    Examples
+    --------
+    >>> import pcn_planner as pp
+    >>> pp.Problem(k=(22, 26)).k_range
+    (22, 26)
+    >>> problem = pp.Problem(k=23, nest="sub_icb", time_limit=60)
+    >>> problem.with_(bounds={"max": 60_000}).bounds
+    Bounds(min=30000, max=60000)
+    >>> pp.Problem.from_file("problem.toml")  # the layout in this module's docstring  # doctest: +SKIP
     """
 
     k: int | tuple[int, int] = 23
