@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from .problem import Problem
 from .region import Region, build_region
 from .scoring import Scorecard, score_plan
 
+if TYPE_CHECKING:
+    from solvers.columns import ColumnPool
+
 Log = Callable[[str], None]
 
 #: Share of the time limit given to the heuristic before the exact model starts.
@@ -38,7 +42,19 @@ WARM_HEURISTIC_SHARE = 0.2
 
 @dataclass(frozen=True, eq=False)
 class Alternative:
-    """A further distinct plan, with its scorecard and its difference from the best."""
+    """A further distinct plan, with its scorecard and its difference from the best.
+
+    Attributes
+    ----------
+    plan, scorecard
+        The plan and its scorecard.
+    objective
+        Its objective value (never below the best plan's).
+    gap
+        Measured against the best plan's bound: how far this plan could be from the optimum.
+    practices_moved_from_best
+        Practices in a different hub than in the best plan (hubs matched one to one).
+    """
 
     plan: Plan
     scorecard: Scorecard
@@ -194,7 +210,7 @@ def optimise(
     baseline: Plan | None = None,
     alternatives: int = 0,
     log: Log | None = None,
-    pool=None,
+    pool: ColumnPool | None = None,
     warm_start: Plan | Sequence[Plan] = (),
 ) -> Result:
     """Group practices into K contiguous hubs within the bounds, as well as provably possible.
@@ -230,6 +246,18 @@ def optimise(
     InfeasibleError
         When the rules cannot all hold (with the reasons in words), or no plan
         was found within the time limit.
+
+    Examples
+    --------
+    >>> import pcn_planner as pp
+    >>> region = pp.build_region()
+    >>> result = pp.optimise(pp.Problem(k=23, time_limit=30), region)
+    >>> result.plan.k, result.scorecard.feasible
+    (23, True)
+    >>> result.gap is not None          # a certified gap against a true lower bound
+    True
+    >>> result                          # doctest: +SKIP
+    >>> # in a notebook: the header, the plan's map and the scorecard
     """
     from solvers.compact import solve_compact
     from solvers.heuristic import solve_heuristic
