@@ -460,7 +460,25 @@ def _now() -> str:
 
 
 def load_results(out_dir: str | Path, *, json_columns: bool = False) -> pd.DataFrame:
-    """The result table of a batch folder (see :class:`ResultStore`)."""
+    """The result table of a batch folder: one row per finished scenario.
+
+    Parameters
+    ----------
+    out_dir
+        The folder given to :func:`run_batch` (it holds ``results.sqlite``).
+    json_columns
+        Decode the JSON columns (plan, metrics, hubs, objective terms, ...) into Python objects.
+
+    Returns
+    -------
+    DataFrame
+        Indexed by scenario id, with status, reason, objective, bound, gap, key metrics and timings.
+
+    Raises
+    ------
+    InputError
+        If the folder holds no result store.
+    """
     path = Path(out_dir) / STORE_NAME
     if not path.is_file():
         raise InputError(f"no {STORE_NAME} here: not a batch output folder", file=str(out_dir))
@@ -664,18 +682,24 @@ def run_batch(
         store.close()
 
 
-def summarise_batch(out_dir: str | Path, **kwargs) -> dict[str, pd.DataFrame]:
-    """Summary tables of a batch folder; see :func:`pcn_planner.batch_summary.summarise_batch`."""
+def summarise_batch(out_dir: str | Path, *, top: int = 25) -> dict[str, pd.DataFrame]:
+    """Summary tables of a batch folder (co-assignment, stability, Pareto front, bands, infeasible).
+
+    The same as :func:`pcn_planner.batch_summary.summarise_batch`, kept here beside :func:`run_batch`.
+    """
     from .batch_summary import summarise_batch as _summarise
 
-    return _summarise(out_dir, **kwargs)
+    return _summarise(out_dir, top=top)
 
 
-def write_batch_summary(out_dir: str | Path, **kwargs) -> Path:
-    """Write ``summary/`` (CSVs and an offline ``index.html``); see :mod:`pcn_planner.batch_summary`."""
+def write_batch_summary(out_dir: str | Path, *, top: int = 25) -> Path:
+    """Write ``summary/`` (CSV tables and an offline ``index.html``) and return the page's path.
+
+    The same as :func:`pcn_planner.batch_summary.write_batch_summary`, kept here beside :func:`run_batch`.
+    """
     from .batch_summary import write_batch_summary as _write
 
-    return _write(out_dir, **kwargs)
+    return _write(out_dir, top=top)
 
 
 def machine() -> str:
