@@ -4,8 +4,8 @@ The scenarios are a seeded random sample of 200 from the grid
 K in {22..26} x town weight {0, 0.25, 0.5, 1} x bounds {28-72k, 30-70k, 32-68k}
 x list growth {1.00, 1.03, 1.05, 1.10} (240 points), each with a 5-second
 limit, run by :func:`pcn_planner.batch.run_batch` on its embedded
-``LocalCluster`` (2 worker processes x 1 thread), reusing regions and column
-pools inside each worker. Target (DESIGN.md section 6): 200 scenarios in 10 minutes
+``LocalCluster`` (2 worker processes x 1 thread), reusing regions, column
+pools and warm-start plans (the last plan per K) inside each worker. Target (DESIGN.md section 6): 200 scenarios in 10 minutes
 or less on 2 cores.
 
 Reports throughput, total wall time, median gap, plans within 1 %, how
@@ -121,8 +121,10 @@ def main() -> None:
     index = write_batch_summary(out)
     summary_seconds = time.perf_counter() - t1
 
-    frame = load_results(out)
+    frame = load_results(out, json_columns=True)
     ok = frame[frame["status"] == "ok"]
+    warm = ok["details"].map(lambda d: int((d or {}).get("warm_starts") or 0) > 0)
+    by_k = ok.groupby("k")["gap"].median()
     gaps = ok["gap"].dropna()
     stops = ok["stopped_by"].value_counts().to_dict()
     half = len(ok) // 2
@@ -146,6 +148,8 @@ def main() -> None:
         "median_gap_first_half": float(order["gap"].iloc[:half].median()) if half else None,
         "median_gap_second_half": float(order["gap"].iloc[half:].median()) if half else None,
         "median_pool_columns_at_start": float(pool.median()) if len(pool) else None,
+        "warm_started": int(warm.sum()),
+        "median_gap_by_k": {int(k): float(v) for k, v in by_k.items()},
         "median_scenario_seconds": float(frame["wall_seconds"].median()),
         "median_task_seconds": float(frame["task_seconds"].median()),
         "max_scenario_seconds": float(frame["wall_seconds"].max()),
@@ -165,7 +169,7 @@ CPU probe: 2 busy processes do {speedup:.2f}x the work of 1 (2.00 on two full co
            gets about {speedup / 2:.0%} of a core, so a 5 s limit buys about {5 * speedup / 2:.1f} s of solver work
 scenarios: random sample (seed {args.seed}) of K 22-26 x town weight 0-1 x 3 bounds x 4 growth factors
 engine: full optimise() per scenario (heuristic + exact bound), {args.time_limit:g} s limit each,
-        embedded LocalCluster, {args.workers} worker processes x 1 thread, column pools reused per worker
+        embedded LocalCluster, {args.workers} worker processes x 1 thread, column pools and plans reused per worker
 
 total wall time        {wall:8.1f} s  ({wall / 60:.1f} min; target <= 10 min)  {'OK' if wall <= 600 else 'MISSED'}
 throughput             {data['throughput_per_min']:8.1f} scenarios / min
@@ -175,6 +179,8 @@ gap <= 1 %             {data['with_gap_le_1pct']:8d}   of {len(ok)} plans; {data
 stopped by             {', '.join(f'{k} {v}' for k, v in sorted(stops.items()))}
 median gap, first half / second half finished: {data['median_gap_first_half'] or float('nan'):.2%} / {data['median_gap_second_half'] or float('nan'):.2%}
 median pool columns at a scenario's start: {data['median_pool_columns_at_start'] or 0:,.0f}
+warm-started from the worker's last plan with the same K: {data['warm_started']} of {len(ok)}
+median gap by K: {', '.join(f'K={k} {v:.1%}' for k, v in data['median_gap_by_k'].items())}
 median seconds per scenario: optimise {data['median_scenario_seconds']:.2f}, \
 whole task {data['median_task_seconds']:.2f}; slowest {data['max_scenario_seconds']:.1f} s; \
 {data['over_time_limit_25pct']} over their limit by > 25 %
