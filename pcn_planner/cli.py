@@ -168,12 +168,13 @@ def _optimise(args: argparse.Namespace) -> int:
     problem = problem.with_(**changes)
     region = _load_region(args)
     baseline = _read_plan(region, args.baseline) if args.baseline else None
+    start = [_plan_source(region, spec)[0] for spec in args.start]
     print(f"optimising K={problem.k} hubs of {problem.bounds} patients "
           f"(time limit {problem.time_limit:g} s, solver {problem.solver}, seed {problem.seed})", file=sys.stderr)
     progress = _Progress(problem.time_limit) if not args.quiet else None
     try:
         result = optimise(problem, region, baseline=baseline, alternatives=args.alternatives,
-                          log=progress.line if progress else None)
+                          log=progress.line if progress else None, warm_start=start)
     finally:
         if progress:
             progress.close()
@@ -349,6 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     opt.add_argument("--alternatives", type=int, default=0, help="also find N further distinct plans")
     opt.add_argument("--baseline", default=None, help="plan for disruption (default: current PCNs)")
+    opt.add_argument("--start", action="append", default=[], metavar="PLAN",
+                     help="warm start: 'current', a plan CSV or a run directory to start the search from "
+                          "(repaired into band if needed; repeatable)")
     opt.add_argument("--out", type=Path, default=None, help="run directory (default: outputs/optimise-K<k>)")
     opt.add_argument("--quiet", action="store_true", help="no progress bar")
     _region_options(opt)

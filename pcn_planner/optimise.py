@@ -195,6 +195,14 @@ def _warm_hubs(inst: Instance, plans: Plan | Sequence[Plan]) -> list[list[np.nda
     return [inst.hubs_of(p) for p in plans if set(p.assignment.index) == codes]
 
 
+def _plan_hash(inst: Instance, hubs: list[np.ndarray]) -> str:
+    """SHA-256 of a plan's grouping (sorted practice codes per hub), whatever its hub ids."""
+    import hashlib
+
+    groups = sorted(",".join(sorted(inst.codes[int(i)] for i in h)) for h in hubs)
+    return hashlib.sha256("\n".join(groups).encode()).hexdigest()
+
+
 def _region(atlas: Atlas | Region | str | Path | None) -> Region:
     if isinstance(atlas, Region):
         return atlas
@@ -330,7 +338,8 @@ def optimise(
         wall_seconds=time.perf_counter() - start, alternatives=alts,
         log=[{"stage": "heuristic", "objective": heur.objective, "seconds": heur.wall_seconds},
              *[{"stage": "exact", **row} for row in exact.log]],
-        details={"warm_starts": len(starts), "columns": len(heur.pool) if heur.pool is not None else None, "cuts_added": exact.cuts_added,
+        details={"warm_starts": len(starts), "warm_start_sha256": [_plan_hash(inst, h) for h in starts],
+                 "columns": len(heur.pool) if heur.pool is not None else None, "cuts_added": exact.cuts_added,
                  "fixed_by_reduced_cost": exact.fixed_by_reduced_cost, "nodes": exact.nodes},
     )
 

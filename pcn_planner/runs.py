@@ -45,6 +45,11 @@ def dump_json(data: dict) -> str:
     return json.dumps(_clean(data), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
+#: Solve facts the manifest lists at its top level; the rest go under ``engine``.
+_HEADLINE = ("solver", "solver_version", "status", "stopped_by", "objective", "objective_terms", "bound", "gap",
+             "seed")
+
+
 def run_manifest(scorecard: Scorecard, *, command: str, parameters: dict, solve: dict | None = None,
                  wall_seconds: float | None = None) -> dict:
     """The manifest of a run: what went in, how it was made, how good it is."""
@@ -75,6 +80,8 @@ def run_manifest(scorecard: Scorecard, *, command: str, parameters: dict, solve:
         "bound": solve.get("bound"),
         "gap": solve.get("gap"),
         "seed": solve.get("seed"),
+        # engine facts beyond the headline: warm starts (and their plans' hashes), columns, cuts, nodes
+        "engine": {k: v for k, v in solve.items() if k not in _HEADLINE},
     }
 
 

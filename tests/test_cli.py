@@ -71,3 +71,19 @@ def test_evaluate_bad_plan_leaves_nothing_behind(tmp_path: Path) -> None:
     assert "bad.csv, row 3, field 'practice_code': practice 'M83001' appears twice" in done.stderr
     assert "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_optimise_starts_from_a_given_plan(tmp_path: Path) -> None:
+    import json
+
+    out = tmp_path / "run"
+    done = run("optimise", "--hubs", "25", "--time-limit", "8", "--start", "current", "--quiet", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["engine"]["warm_starts"] == 1 and len(manifest["engine"]["warm_start_sha256"][0]) == 64
+    assert manifest["gap"] is not None
+    # a start plan that does not exist is a one-line error naming it, and nothing is written
+    missing = tmp_path / "nope.csv"
+    done = run("optimise", "--hubs", "25", "--start", str(missing), "--out", str(tmp_path / "run2"))
+    assert done.returncode == 2 and "nope.csv" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "run2").exists()
