@@ -273,6 +273,9 @@ def summarise_batch(out_dir: str | Path, *, top: int = 25) -> dict[str, pd.DataF
         ("results stored", len(results)),
         ("ok", len(ok)),
         ("infeasible", int((results["status"] == "infeasible").sum())),
+        # a scenario can also end without a plan because its time limit ran out: not the same as impossible
+        ("of which no plan in the time limit",
+         int(((results["status"] == "infeasible") & (results["stopped_by"] == "time")).sum())),
         ("error", int((results["status"] == "error").sum())),
         ("median gap", float(gaps.median()) if gaps.notna().any() else None),
         ("plans with gap <= 1 %", int((gaps <= 0.01 + 1e-12).sum())),
@@ -544,7 +547,8 @@ def _index_html(t: dict[str, pd.DataFrame], files: list[str]) -> str:
     sections = []
     kpis = "".join([
         _kpi("scenarios with a plan", f"{ov['ok']}"),
-        _kpi("infeasible", f"{ov['infeasible']}"),
+        _kpi("infeasible" if not ov["of which no plan in the time limit"] else
+             f"infeasible, {ov['of which no plan in the time limit']} of them for lack of time", f"{ov['infeasible']}"),
         _kpi("errors", f"{ov['error']}", bad=bool(ov["error"])),
         _kpi("median optimality gap", "–" if gap is None or (isinstance(gap, float) and math.isnan(gap))
              else f"{gap:.2%}"),

@@ -195,6 +195,11 @@ def _optimise(args: argparse.Namespace) -> int:
     result.write(out)
     print(f"\nwrote {out}/ (plan.csv, scorecard.csv, plan_summary.json, manifest.json, map.html"
           f"{', alternatives/' if result.alternatives else ''})")
+    if result.stopped_by == "time" and (result.gap is None or result.gap > problem.gap):
+        target = f"{problem.gap:.0%}" if problem.gap >= 0.01 else f"{problem.gap:.2%}"
+        print(f"\nthe time limit ended the search before the {target} gap target; the plan is feasible. "
+              f"To tighten the bound, run the same command with a longer --time-limit (e.g. "
+              f"{max(120, 4 * problem.time_limit):g}) and --start {out} to begin from this plan.")
     return 0
 
 

@@ -82,6 +82,9 @@ def test_optimise_starts_from_a_given_plan(tmp_path: Path) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["engine"]["warm_starts"] == 1 and len(manifest["engine"]["warm_start_sha256"][0]) == 64
     assert manifest["gap"] is not None
+    # a run cut short by its limit says how to go on from its plan; one that met the target does not
+    cut_short = manifest["stopped_by"] == "time" and manifest["gap"] > 0.01
+    assert ("--start " + str(out) in done.stdout) == cut_short
     # a start plan that does not exist is a one-line error naming it, and nothing is written
     missing = tmp_path / "nope.csv"
     done = run("optimise", "--hubs", "25", "--start", str(missing), "--out", str(tmp_path / "run2"))
