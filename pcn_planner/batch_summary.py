@@ -544,11 +544,12 @@ def _kpi(label: str, value: str, bad: bool = False) -> str:
 def _index_html(t: dict[str, pd.DataFrame], files: list[str]) -> str:
     ov = t["overview"]["value"]
     gap = ov.get("median gap")
+    timed_out = ov["of which no plan in the time limit"]
     sections = []
     kpis = "".join([
         _kpi("scenarios with a plan", f"{ov['ok']}"),
-        _kpi("infeasible" if not ov["of which no plan in the time limit"] else
-             f"infeasible, {ov['of which no plan in the time limit']} of them for lack of time", f"{ov['infeasible']}"),
+        _kpi(f"infeasible, {timed_out} of them for lack of time" if timed_out else "infeasible",
+             f"{ov['infeasible']}"),
         _kpi("errors", f"{ov['error']}", bad=bool(ov["error"])),
         _kpi("median optimality gap", "–" if gap is None or (isinstance(gap, float) and math.isnan(gap))
              else f"{gap:.2%}"),

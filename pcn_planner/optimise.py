@@ -9,6 +9,7 @@ lazily, so that ``solvers`` may import the domain without a cycle.
 
 from __future__ import annotations
 
+import hashlib
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -197,8 +198,6 @@ def _warm_hubs(inst: Instance, plans: Plan | Sequence[Plan]) -> list[list[np.nda
 
 def _plan_hash(inst: Instance, hubs: list[np.ndarray]) -> str:
     """SHA-256 of a plan's grouping (sorted practice codes per hub), whatever its hub ids."""
-    import hashlib
-
     groups = sorted(",".join(sorted(inst.codes[int(i)] for i in h)) for h in hubs)
     return hashlib.sha256("\n".join(groups).encode()).hexdigest()
 
