@@ -20,8 +20,11 @@ tightened for a few rounds with separator inequalities violated by the
 fractional solution (vertex max-flow) and with *population cuts*
 ``x[b, b] <= sum_{v in N(S)} x[v, b]`` for sets ``S`` around ``b`` holding fewer
 than ``lower`` patients (an open hub is connected and bigger than ``S``, so it
-reaches past ``S``). Each non-contiguous MIP solution is also repaired into a
-contiguous plan (:func:`repair_plan`), which can only improve the incumbent.
+reaches past ``S``), and with rounded *capacity cuts* (:mod:`solvers.capacity`:
+every set of practices is reached by at least ``ceil(patients / upper)`` hubs),
+until three rounds together raise the bound by under ``STALL_GAIN``. Each
+non-contiguous MIP solution is also repaired into a contiguous plan
+(:func:`repair_plan`), which can only improve the incumbent.
 
 Why the bound is valid over *all* contiguous in-band plans
 ----------------------------------------------------------
@@ -29,9 +32,10 @@ Why the bound is valid over *all* contiguous in-band plans
   the practice graph carries more than ``upper`` patients (node-weighted
   shortest path, both ends counted). A contiguous hub holding ``p`` and ``b``
   contains such a path, so no contiguous in-band plan uses the pair.
-* **Cuts.** Separator and population inequalities hold for every contiguous
-  in-band plan, and the model holds only some of them, so it is a relaxation:
-  its LP value and its MIP dual bound are lower bounds on the contiguous optimum.
+* **Cuts.** Separator, population and capacity inequalities hold for every
+  contiguous in-band plan, and the model holds only some of them, so it is a
+  relaxation: its LP value and its MIP dual bound are lower bounds on the
+  contiguous optimum.
 * **Moved practices.** A plan counts moved practices at each hub's own best base
   (``Instance.hub_cost``); the MIP may pick another base. That is a relaxation
   too. When it returns a hub whose count only works at a non-best base, that
@@ -45,15 +49,18 @@ Why the bound is valid over *all* contiguous in-band plans
   ``UB``. The restricted model's dual bound ``L`` bounds the restricted optimum,
   and the full optimum is at least ``min(L, UB)``; the reported bound is capped at
   ``UB`` for that reason. If the restricted model turns out infeasible, no plan
-  beats ``UB`` and the incumbent is optimal.
+  beats ``UB`` and the incumbent is optimal. Fixing also runs between root cut
+  rounds, against each round's LP: a later LP only adds cuts and fixings, so every
+  fixing keeps every plan that beats ``UB``.
 
 The restricted master LP of a column generator is never used here: every bound
 comes from an LP or MIP relaxation of the full problem.
 
-Solvers run through PuLP. The root LP and its cut rounds always use HiGHS
-(kept alive in highspy so rounds re-solve warm); the MIP solves use HiGHS (dual
-bound and node count read from the highspy model PuLP keeps; the MIP start is set
-with ``setSolution`` because PuLP's highspy interface ignores ``warmStart``) or
+The model is written in PuLP. The root LP and its cut rounds always use HiGHS
+(PuLP builds the highspy model, which is kept alive so rounds re-solve warm); the
+MIP solves use HiGHS on a copy of that highspy model with the ``x`` columns made
+binary (rebuilding it through PuLP would cost about 2 s on SSOT; the MIP start is
+set with ``setSolution``; rows added later go to both models) or
 CBC (command line; the dual bound is parsed from its log lines with 8 digits,
 since its closing "Lower bound:" line has 3 decimals and may round up).
 Determinism: HiGHS and CBC run with fixed seeds and every loop iterates in
@@ -80,6 +87,8 @@ from scipy.sparse.csgraph import maximum_flow
 
 from pcn_planner.objective import Instance
 
+from .capacity import CapacityCut, CapacitySeparator
+
 #: Safety limit on solve-separate rounds (the time limit usually ends the loop first).
 MAX_ITERATIONS = 200
 #: Relative slack on reduced-cost fixing, so solver round-off never fixes a variable the incumbent uses.
@@ -90,9 +99,21 @@ SEED = 0
 #: Max-flow works on integers: LP values are scaled by this, and uncuttable arcs get the large capacity.
 _FLOW_SCALE = 1_000_000
 _FLOW_INF = 1_000_000_000
+#: Widest-path widths must beat the cut threshold by this much to skip a max-flow (integer flow rounding).
+_WIDTH_MARGIN = 1e-4
 #: Root cut rounds on the LP relaxation, and the share of the time limit they may use.
 ROOT_ROUNDS = 40
-ROOT_SHARE = 0.3
+ROOT_SHARE = 0.75
+#: Root rounds stop once the last ``STALL_ROUNDS`` rounds together raised the bound by at most this share.
+STALL_ROUNDS = 3
+STALL_GAIN = 2e-4
+#: Most capacity cuts (:mod:`solvers.capacity`) added per root round.
+CAPACITY_CUTS_PER_ROUND = 30
+#: HiGHS options for a MIP that starts from a plan: no primal heuristics. The plan comes from the
+#: column heuristic, which beats HiGHS's sub-MIPs here; they took most of the root node's time
+#: while the dual bound (the certificate) waited.
+QUIET_HEURISTICS = dict(mip_heuristic_effort=0.0, mip_heuristic_run_rins=False, mip_heuristic_run_rens=False,
+                        mip_heuristic_run_root_reduced_cost=False, mip_heuristic_run_feasibility_jump=False)
 #: Seconds between progress lines while a MIP solve runs.
 PROGRESS_SECONDS = 5.0
 #: Seconds kept back from the MIP solves for repairing their last solution.
@@ -373,6 +394,10 @@ class _Model:
             prob += _expr(moved) <= inst.max_moved, "max_moved"
         self.prob = prob
         self.cuts: set[tuple[int, int, tuple[int, ...]]] = set()
+        self.capacity = CapacitySeparator(self.adj, pop, inst.upper, x.keys())
+        self.capacity_cuts = 0
+        #: The live highspy model that MIP solves run on; once set, every new row goes to it too.
+        self.live: _RootLP | None = None
         self.exclusions: set[tuple[tuple[int, ...], int]] = set()
 
     # -- solutions ---------------------------------------------------------
@@ -463,10 +488,11 @@ class _Model:
             cap = csr_matrix((np.array(caps, dtype=np.int32), (heads, tails)), shape=(2 * n, 2 * n))
             cap.sum_duplicates()
             dense = cap.toarray()
+            width = self._widest(b, value)
             for p in self.rows[b]:
                 xp = value.get((p, b), 0.0)
-                if p == b or xp <= eps or b in self.adj[p]:
-                    continue
+                if p == b or xp <= eps or b in self.adj[p] or width[p] >= xp - eps + _WIDTH_MARGIN:
+                    continue  # (a single path already carries enough flow: no cut here)
                 flow = maximum_flow(cap, 2 * p + 1, 2 * b)
                 if flow.flow_value >= (xp - eps) * _FLOW_SCALE:
                     continue
@@ -483,6 +509,26 @@ class _Model:
                 piece = next(pc for pc in _components(source_side, self.adj) if p in pc)
                 found.append((p, b, self.separator(piece, b)))
         return found
+
+    def _widest(self, b: int, value: dict[tuple[int, int], float]) -> dict[int, float]:
+        """Widest-path capacity from ``b`` to each vertex, a path carrying the least ``x[v, b]`` of its inner vertices.
+
+        A lower bound on the max-flow of :meth:`fractional_cuts`, found in one Dijkstra-like pass,
+        so only the members it cannot clear need a max-flow.
+        """
+        usable = self.mask[:, b]
+        width = {b: math.inf}
+        heap = [(-math.inf, b)]
+        while heap:  # each vertex settles once, at its widest
+            w, u = heapq.heappop(heap)
+            if -w < width.get(u, -1.0):
+                continue
+            through = -w if u == b else min(-w, value.get((u, b), 0.0))
+            for v in self.adj[u]:
+                if usable[v] and through > width.get(v, -1.0):
+                    width[v] = through
+                    heapq.heappush(heap, (-through, v))
+        return {v: width.get(v, 0.0) for v in self.rows[b]}
 
     def population_cuts(self, value: dict[tuple[int, int], float], eps: float = 1e-3
                         ) -> list[tuple[int, int, tuple[int, ...]]]:
@@ -531,6 +577,10 @@ class _Model:
         terms = [(self.x[p, b], 1.0) for p in members] + [(self.x[q, b], -1.0) for q in self.rows[b]
                                                            if q not in inside]
         self.prob += _expr(terms) <= len(members) - 1, f"exclude_{len(self.exclusions)}"
+        if self.live is not None:
+            keys = [(p, b) for p in members] + [(q, b) for q in self.rows[b] if q not in inside]
+            coefs = [1.0] * len(members) + [-1.0] * (len(keys) - len(members))
+            self.live.add_row(keys, coefs, -self.live.inf, float(len(members) - 1))
         return True
 
     def add_cuts(self, cuts: list[tuple[int, int, tuple[int, ...]]]) -> int:
@@ -542,8 +592,16 @@ class _Model:
             self.cuts.add((p, b, sep))
             expr = _expr([(self.x[p, b], 1.0)] + [(self.x[v, b], -1.0) for v in sep])
             self.prob += expr <= 0, f"cut_{len(self.cuts)}"
+            if self.live is not None:
+                self.live.add_row([(p, b)] + [(v, b) for v in sep], [1.0] + [-1.0] * len(sep), -self.live.inf, 0.0)
             added += 1
         return added
+
+    def add_capacity_cuts(self, cuts: list[CapacityCut]) -> None:
+        """Add rounded capacity cuts (:mod:`solvers.capacity`); the separator never returns one twice."""
+        for terms, need in cuts:
+            self.capacity_cuts += 1
+            self.prob += _expr([(self.x[key], 1.0) for key in terms]) >= need, f"capacity_{self.capacity_cuts}"
 
 
 # ---------------------------------------------------------------------------
@@ -722,8 +780,12 @@ class _Watch:
         self.model, self.on_solution, self.stop_at = model, on_solution, stop_at
         self.error: BaseException | None = None
         self.index: list[tuple[tuple[int, int], int]] = []
+        self.attached: Any = None
 
     def attach(self, h: Any) -> None:
+        if self.attached is h:  # MIP re-solves run on the same model
+            return
+        self.attached = h
         self.index = [(key, var.index) for key, var in self.model.x.items()]
         h.cbMipImprovingSolution.subscribe(self._improving)
         h.cbMipInterrupt.subscribe(self._interrupt)
@@ -749,26 +811,6 @@ class _Watch:
             event.interrupt()
 
 
-class _HiGHS(pulp.HiGHS):
-    """PuLP's highspy interface plus a MIP start (PuLP 3.3 ignores ``warmStart`` for highspy) and a watcher."""
-
-    def __init__(self, start: bool = False, watch: _Watch | None = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.start, self.watch = start, watch
-
-    def callSolver(self, lp: pulp.LpProblem) -> None:  # noqa: N802 (PuLP's name)
-        if self.start:
-            variables = lp.variables()
-            index = np.array([v.index for v in variables], dtype=np.int32)
-            value = np.array([v.varValue or 0.0 for v in variables], dtype=float)
-            lp.solverModel.setSolution(len(index), index, value)
-        if self.watch is not None:
-            self.watch.attach(lp.solverModel)
-        lp.solverModel.run()
-        if self.watch is not None and self.watch.error is not None:
-            raise self.watch.error
-
-
 @dataclass
 class _Solve:
     """One solve's outcome, in the solver-neutral terms the loop needs."""
@@ -791,38 +833,66 @@ def _cbc_version() -> str:
     return "CBC (PuLP " + pulp.__version__ + ")"
 
 
-def _solve_highs(prob: pulp.LpProblem, *, mip: bool, time_limit: float, gap: float,
-                 threads: int | None, start: bool, watch: _Watch | None = None) -> _Solve:
+def _solve_highs(model: _Model, *, time_limit: float, gap: float, threads: int | None, start: bool,
+                 watch: _Watch | None = None) -> _Solve:
+    """One HiGHS MIP solve on the live model: the root LP with every cut, fixing and exclusion in it.
+
+    Copying the root's highspy model spares rebuilding it through PuLP (about 2 s on SSOT,
+    most of it PuLP collecting 16,000 variables from 17,000 rows). The start plan is
+    read from the variables' initial values (:meth:`_Model.set_start`) and the solution is
+    written back to them, so the caller reads it as from any PuLP solve.
+    """
     import highspy
 
     S = highspy.HighsModelStatus
+    lp = model.live
+    if lp is None:
+        raise RuntimeError("internal error: the MIP needs the root LP model")
     t0 = time.perf_counter()
+    variables = list(model.x.values()) + list(model.e.values())
+    index = np.array([var.index for var in variables], dtype=np.int32)
     for presolve in ("choose", "off"):
-        # HiGHS 1.16 presolve sometimes returns "Solve error" on a small model it could solve (a
-        # postsolved point breaks a row); the same model without presolve solves, so retry once
-        solver = _HiGHS(start=start and mip, watch=watch if mip else None, mip=mip, msg=False,
-                        timeLimit=max(time_limit - (time.perf_counter() - t0), 0.01), gapRel=gap,
-                        threads=threads, random_seed=SEED, presolve=presolve)
-        prob.solve(solver)
-        status = prob.solverModel.getModelStatus()
-        if status not in (S.kSolveError, S.kPresolveError, S.kPostsolveError):
+        # HiGHS 1.16 presolve sometimes fails on a model it can solve: "Solve error" (a postsolved
+        # point breaks a row), or, from a MIP start, the start returned as "optimal" with an
+        # objective that leaves out presolved columns. Without presolve both solve; retry once.
+        h = lp.mip()
+        if start:
+            h.setSolution(len(index), index, np.array([var.varValue or 0.0 for var in variables]))
+        if watch is not None:
+            watch.attach(h)
+        options: dict[str, Any] = dict(QUIET_HEURISTICS if start else lp.heuristic_defaults, mip_rel_gap=gap,
+                                       random_seed=SEED, presolve=presolve,
+                                       time_limit=max(time_limit - (time.perf_counter() - t0), 0.01))
+        if threads is not None:
+            options["threads"] = threads
+        for name, value in options.items():
+            h.setOptionValue(name, value)
+        h.run()
+        if watch is not None and watch.error is not None:
+            raise watch.error
+        status, info = h.getModelStatus(), h.getInfo()
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        col = np.asarray(h.getSolution().col_value) if has_solution else None
+        consistent = col is None or math.isclose(float(np.dot(h.getLp().col_cost_, col)),
+                                                 info.objective_function_value, rel_tol=1e-7, abs_tol=1e-9)
+        if status not in (S.kSolveError, S.kPresolveError, S.kPostsolveError) and consistent:
             break
     seconds = time.perf_counter() - t0
-    model = prob.solverModel
-    info = model.getInfo()
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+    if col is not None:
+        for var, value in zip(variables, col[index]):
+            var.varValue = float(value)
+    if not consistent:
+        return _Solve("error", None, None, None, seconds)
     if status in (S.kInfeasible, S.kUnboundedOrInfeasible):  # the model is bounded: e >= 0 costs >= 0
         return _Solve("infeasible", None, None, None, seconds)
+    nodes = int(info.mip_node_count)
     if status == S.kOptimal:
-        obj = float(info.objective_function_value)
-        bound = float(info.mip_dual_bound) if mip else obj
-        return _Solve("optimal", obj, bound, int(info.mip_node_count) if mip else None, seconds)
+        return _Solve("optimal", float(info.objective_function_value), float(info.mip_dual_bound), nodes, seconds)
     if status in (S.kSolveError, S.kPresolveError, S.kPostsolveError, S.kModelError, S.kLoadError):
         return _Solve("error", None, None, None, seconds)
     obj = float(info.objective_function_value) if has_solution else None
-    bound = float(info.mip_dual_bound) if mip and math.isfinite(info.mip_dual_bound) else None
-    return _Solve("feasible" if has_solution else "none", obj, bound,
-                  int(info.mip_node_count) if mip else None, seconds)
+    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+    return _Solve("feasible" if has_solution else "none", obj, bound, nodes, seconds)
 
 
 # CBC prints its final "Lower bound:" to 3 decimals only, which may round up; these lines carry 8 digits
@@ -944,6 +1014,24 @@ class _RootLP:
         self.infeasible_status = (highspy.HighsModelStatus.kInfeasible,
                                   highspy.HighsModelStatus.kUnboundedOrInfeasible)
         self.index = {key: var.index for key, var in model.x.items()}
+        self.columns = np.fromiter(self.index.values(), dtype=np.int32, count=len(self.index))
+        self.heuristic_defaults = {name: self.h.getOptionValue(name)[1] for name in QUIET_HEURISTICS}
+
+    def mip(self) -> Any:
+        """A fresh highspy model holding the LP with every row and fixing so far, ``x`` binary.
+
+        A copy, not the LP itself: HiGHS 1.16 can lose the objective offset of presolved-away
+        columns when a model solved as an LP is re-run as a MIP from a start (it then stops
+        at once claiming an optimum below the LP bound), and the root LP stays valid as is.
+        """
+        import highspy
+
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(self.h.getLp())
+        kind = np.full(self.columns.size, highspy.HighsVarType.kInteger)
+        h.changeColsIntegrality(self.columns.size, self.columns, kind)
+        return h
 
     def status(self) -> str:
         status = self.h.getModelStatus()
@@ -960,16 +1048,31 @@ class _RootLP:
 
     def reduced_costs(self) -> tuple[np.ndarray, np.ndarray]:
         sol = self.h.getSolution()
-        idx = np.fromiter(self.index.values(), dtype=int)
-        return np.asarray(sol.col_value)[idx], np.asarray(sol.col_dual)[idx]
+        return np.asarray(sol.col_value)[self.columns], np.asarray(sol.col_dual)[self.columns]
 
-    def add(self, cuts: list[tuple[int, int, tuple[int, ...]]], time_limit: float) -> None:
+    def fix(self, positions: np.ndarray) -> None:
+        """Fix the ``x`` columns at these positions (in ``model.x`` order) at 0."""
+        if positions.size:
+            cols = self.columns[positions]
+            zeros = np.zeros(cols.size)
+            self.h.changeColsBounds(cols.size, cols, zeros, zeros)
+
+    def add(self, cuts: list[tuple[int, int, tuple[int, ...]]], capacity: list[CapacityCut],
+            time_limit: float) -> None:
+        """Add separator and capacity cuts as rows and re-solve from the current basis."""
         for p, b, sep in cuts:
-            cols = [self.index[p, b]] + [self.index[v, b] for v in sep]
-            vals = [1.0] + [-1.0] * len(sep)
-            self.h.addRow(-self.inf, 0.0, len(cols), np.array(cols, dtype=np.int32), np.array(vals))
+            self.add_row([(p, b)] + [(v, b) for v in sep], [1.0] + [-1.0] * len(sep), -self.inf, 0.0)
+        for terms, need in capacity:
+            self.add_row(list(terms), [1.0] * len(terms), float(need), self.inf)
         self.h.setOptionValue("time_limit", max(time_limit, 0.01))
         self.h.run()
+
+    def add_row(self, keys: list[tuple[int, int]], coefs: list[float], low: float, up: float) -> None:
+        """Add ``low <= sum coefs * x[keys] <= up`` (repeated keys add up)."""
+        row: dict[int, float] = {}
+        for key, c in zip(keys, coefs):
+            row[self.index[key]] = row.get(self.index[key], 0.0) + c
+        self.h.addRow(low, up, len(row), np.fromiter(row, dtype=np.int32), np.fromiter(row.values(), dtype=float))
 
 
 def _lp_rounding(inst: Instance, model: _Model, value: dict[tuple[int, int], float]) -> list[np.ndarray]:
@@ -992,7 +1095,7 @@ def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, 
     """Solve the compact MIP with lazy contiguity cuts; return a plan, a true bound and the gap.
 
     Steps: prune pairs by path population; solve the LP relaxation and add
-    separator and population cuts for a few rounds (HiGHS, whatever ``solver``
+    separator, population and capacity cuts in rounds (HiGHS, whatever ``solver``
     says); take the caller's incumbent or round the LP and repair it; fix
     variables by reduced cost against the incumbent; then solve the MIP, add
     separator cuts for every member cut off from its base, repair the solution
@@ -1028,7 +1131,6 @@ def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, 
     say = log or (lambda _msg: None)
     if solver not in ("highs", "cbc"):
         raise ValueError(f"solver must be 'highs' or 'cbc', got {solver!r}")
-    run = _solve_highs if solver == "highs" else _solve_cbc
     version = _highs_version() if solver == "highs" else _cbc_version()
     rows: list[dict[str, Any]] = []
 
@@ -1077,6 +1179,18 @@ def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, 
             return True
         return False
 
+    variables = list(model.x.values())
+
+    def fix_columns(z: float, xs: np.ndarray, djs: np.ndarray) -> np.ndarray:
+        """Fix at 0 every column whose reduced cost lifts the LP value ``z`` above the incumbent."""
+        slack = FIX_TOLERANCE * max(1.0, abs(upper))
+        free = np.array([var.upBound != 0 for var in variables])
+        hit = np.flatnonzero(free & (xs < 1e-9) & (djs > 0) & (z + djs > upper + slack))
+        for i in hit:
+            variables[i].upBound = 0
+        stats["fixed_by_reduced_cost"] = int((~free).sum() + hit.size)
+        return hit
+
     # root LP with fractional separator cuts: a valid bound, and reduced costs for fixing
     t_lp = time.perf_counter()
     root = _RootLP(model, threads)
@@ -1090,28 +1204,42 @@ def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, 
     rows.append(dict(iteration=0, kind="lp", status=lp_status, objective=bound, bound=bound,
                      seconds=round(time.perf_counter() - t_lp, 3), cuts=0, nodes=None))
     root_deadline = t_start + ROOT_SHARE * time_limit
+    history = [bound if bound is not None else -math.inf]
     for rnd in range(1, ROOT_ROUNDS + 1):
         if lp_status != "optimal" or time.perf_counter() > root_deadline:
             break
+        if best is not None and bound is not None and _rel_gap(upper, bound) <= gap:
+            break
+        if len(history) > STALL_ROUNDS and history[-1] - history[-1 - STALL_ROUNDS] <= STALL_GAIN * abs(history[-1]):
+            break  # the last rounds barely moved the bound: the MIP makes better use of the time
         t_round = time.perf_counter()
         value = root.values()
         cuts = [c for c in model.fractional_cuts(value) + model.population_cuts(value) if c not in model.cuts]
-        if not cuts:
+        capacity = model.capacity.separate(value, CAPACITY_CUTS_PER_ROUND)
+        if not cuts and not capacity:
             break
+        if best is not None:  # a smaller LP re-solves faster (read before any change voids the solution)
+            root.fix(fix_columns(root.objective(), *root.reduced_costs()))
         model.add_cuts(cuts)
-        root.add(cuts, remaining())
+        model.add_capacity_cuts(capacity)
+        root.add(cuts, capacity, remaining())
         lp_status = root.status()
         if lp_status == "optimal":
             bound = max(bound or -math.inf, root.objective())
+        history.append(bound if bound is not None else -math.inf)
         rows.append(dict(iteration=0, kind=f"lp cuts {rnd}", status=lp_status, objective=root.objective(),
                          bound=bound, seconds=round(time.perf_counter() - t_round, 3), cuts=len(model.cuts),
                          nodes=None))
-    stats["cuts_added"] = len(model.cuts)
-    if lp_status == "infeasible":  # separator cuts hold for every contiguous plan
+    stats["cuts_added"] = len(model.cuts) + model.capacity_cuts
+    if lp_status == "infeasible" and best is not None and stats["fixed_by_reduced_cost"]:
+        # the cuts hold for every contiguous plan and the fixings for every plan beating the incumbent
+        return finish(best, upper, upper, "optimal", "proof", **stats)
+    if lp_status == "infeasible":  # separator and capacity cuts hold for every contiguous plan
         msg = "no contiguous assignment meets the hub count, band and rules (LP with contiguity cuts)"
         return finish(None, None, None, "infeasible", "infeasible", message=msg, **stats)
     if bound is not None:
-        say(f"compact: root LP bound {bound:.6f} with {len(model.cuts)} cuts in {time.perf_counter() - t_lp:.2f}s")
+        say(f"compact: root LP bound {bound:.6f} with {len(model.cuts)} separator and {model.capacity_cuts} "
+            f"capacity cuts in {time.perf_counter() - t_lp:.2f}s")
     if lp_status == "optimal" and best is None:
         offer(repair_plan(inst, _lp_rounding(inst, model, root.values())), "rounded LP")
     lp_x, lp_dj = root.reduced_costs() if lp_status == "optimal" else (None, None)
@@ -1124,16 +1252,9 @@ def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, 
         if lp_x is None or best is None or upper >= fixed_against[0]:
             return
         fixed_against[0] = upper
-        slack = FIX_TOLERANCE * max(1.0, abs(upper))
-        fixed = 0
-        for var, xv, dj in zip(model.x.values(), lp_x, lp_dj):
-            if var.upBound == 0:
-                fixed += 1
-            elif xv < 1e-9 and dj > 0 and lp_bound + dj > upper + slack:
-                var.upBound = 0
-                fixed += 1
-        stats["fixed_by_reduced_cost"] = fixed
-        say(f"compact: {fixed} variables fixed at 0 by reduced cost (incumbent {upper:.6f})")
+        root.fix(fix_columns(lp_bound, lp_x, lp_dj))
+        say(f"compact: {stats['fixed_by_reduced_cost']} variables fixed at 0 by reduced cost "
+            f"(incumbent {upper:.6f})")
 
     if best is not None and bound is not None and _rel_gap(upper, bound) <= gap:
         return finish(best, upper, bound, "gap reached", "gap", **stats)
@@ -1160,15 +1281,22 @@ def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, 
         return _rel_gap(upper, current) <= gap
 
     watch = _Watch(model, on_solution, stop_at) if solver == "highs" else None
+    if solver == "highs":
+        model.live = root  # from here on, new rows go to the live model too
     nodes = 0
     note = ""
+    resynced = False
     stopped_by, status = "time", "time limit"
     for it in range(1, MAX_ITERATIONS + 1):
         if remaining() <= RESERVE_SECONDS + 0.05:
             break
         started = best is not None and model.set_start(best)
-        out = run(model.prob, mip=True, time_limit=remaining() - RESERVE_SECONDS, gap=gap, threads=threads,
-                  start=started, watch=watch)
+        if solver == "highs":
+            out = _solve_highs(model, time_limit=remaining() - RESERVE_SECONDS, gap=gap, threads=threads,
+                               start=started, watch=watch)
+        else:
+            out = _solve_cbc(model.prob, mip=True, time_limit=remaining() - RESERVE_SECONDS, gap=gap,
+                             threads=threads, start=started)
         stats["iterations"] = it
         nodes += out.nodes or 0
         if out.bound is not None:
@@ -1210,8 +1338,19 @@ def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, 
             offer(plan, f"MIP {it}")
         else:
             row["cuts_new"] = model.add_cuts(cuts)
-            stats["cuts_added"] = len(model.cuts)
+            stats["cuts_added"] = len(model.cuts) + model.capacity_cuts
             offer(repair_plan(inst, plan), f"repaired MIP {it}")
+            if not row["cuts_new"]:
+                if resynced:  # cannot happen if the model holds its cuts; stop rather than loop
+                    note = "stopped: the MIP keeps returning a solution its own cuts forbid"
+                    say(f"compact: {note}")
+                    break
+                # the solution breaks cuts the model already has: rebuild the live model from PuLP's
+                say("compact: MIP solution breaks known cuts; rebuilding the solver model")
+                model.live = root = _RootLP(model, threads)
+                resynced = True
+            else:
+                resynced = False
         fix_by_reduced_cost()  # only acts if the incumbent improved, here or in a callback
         row["incumbent"] = upper if best is not None else None
         if best is not None and bound is not None and _rel_gap(upper, bound) <= gap:
