@@ -396,7 +396,7 @@ class _Model:
         self.cuts: set[tuple[int, int, tuple[int, ...]]] = set()
         self.capacity = CapacitySeparator(self.adj, pop, inst.upper, x.keys())
         self.capacity_cuts = 0
-        #: The live highspy model that MIP solves run on; once set, every new row goes to it too.
+        #: The root LP that each MIP solve copies (:func:`_solve_highs`); once set, new rows go to it too.
         self.live: _RootLP | None = None
         self.exclusions: set[tuple[tuple[int, ...], int]] = set()
 
@@ -783,7 +783,7 @@ class _Watch:
         self.attached: Any = None
 
     def attach(self, h: Any) -> None:
-        if self.attached is h:  # MIP re-solves run on the same model
+        if self.attached is h:  # subscribe once per model
             return
         self.attached = h
         self.index = [(key, var.index) for key, var in self.model.x.items()]
