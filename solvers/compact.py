@@ -1015,7 +1015,7 @@ class _RootLP:
                                   highspy.HighsModelStatus.kUnboundedOrInfeasible)
         self.index = {key: var.index for key, var in model.x.items()}
         self.columns = np.fromiter(self.index.values(), dtype=np.int32, count=len(self.index))
-        self.heuristic_defaults = {name: self.h.getOptionValue(name)[1] for name in QUIET_HEURISTICS}
+        self.heuristic_defaults = {name: _option(self.h, name) for name in QUIET_HEURISTICS}
 
     def mip(self) -> Any:
         """A fresh highspy model holding the LP with every row and fixing so far, ``x`` binary.
@@ -1073,6 +1073,12 @@ class _RootLP:
         for key, c in zip(keys, coefs):
             row[self.index[key]] = row.get(self.index[key], 0.0) + c
         self.h.addRow(low, up, len(row), np.fromiter(row, dtype=np.int32), np.fromiter(row.values(), dtype=float))
+
+
+def _option(h: Any, name: str) -> Any:
+    """A HiGHS option's value (highspy returns ``(status, value)`` in some versions, the value in others)."""
+    value = h.getOptionValue(name)
+    return value[1] if isinstance(value, tuple) else value
 
 
 def _lp_rounding(inst: Instance, model: _Model, value: dict[tuple[int, int], float]) -> list[np.ndarray]:
