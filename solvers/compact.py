@@ -148,7 +148,7 @@ class CompactResult:
     wall_seconds
         Wall-clock time of the whole call.
     cuts_added
-        Separator inequalities added.
+        Cuts added: separator, population and capacity inequalities.
     iterations
         MIP solves in the cut loop.
     fixed_by_reduced_cost
@@ -593,7 +593,7 @@ class _Model:
             expr = _expr([(self.x[p, b], 1.0)] + [(self.x[v, b], -1.0) for v in sep])
             self.prob += expr <= 0, f"cut_{len(self.cuts)}"
             if self.live is not None:
-                self.live.add_row([(p, b)] + [(v, b) for v in sep], [1.0] + [-1.0] * len(sep), -self.live.inf, 0.0)
+                self.live.add_separator(p, b, sep)
             added += 1
         return added
 
@@ -1061,11 +1061,15 @@ class _RootLP:
             time_limit: float) -> None:
         """Add separator and capacity cuts as rows and re-solve from the current basis."""
         for p, b, sep in cuts:
-            self.add_row([(p, b)] + [(v, b) for v in sep], [1.0] + [-1.0] * len(sep), -self.inf, 0.0)
+            self.add_separator(p, b, sep)
         for terms, need in capacity:
             self.add_row(list(terms), [1.0] * len(terms), float(need), self.inf)
         self.h.setOptionValue("time_limit", max(time_limit, 0.01))
         self.h.run()
+
+    def add_separator(self, p: int, b: int, sep: tuple[int, ...]) -> None:
+        """Add the separator inequality ``x[p, b] <= sum_{v in sep} x[v, b]``."""
+        self.add_row([(p, b)] + [(v, b) for v in sep], [1.0] + [-1.0] * len(sep), -self.inf, 0.0)
 
     def add_row(self, keys: list[tuple[int, int]], coefs: list[float], low: float, up: float) -> None:
         """Add ``low <= sum coefs * x[keys] <= up`` (repeated keys add up)."""
