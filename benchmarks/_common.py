@@ -30,7 +30,7 @@ def machine() -> str:
 
 def write_results(name: str, text: str, data: dict) -> None:
     """Write ``results/<name>.txt`` and ``.json`` (atomically) and echo the text."""
-    from pcn_planner.files import atomic_write_text
+    from pcn_planner.core.files import atomic_write_text
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     atomic_write_text(RESULTS / f"{name}.txt", text)

@@ -93,8 +93,8 @@ class RssSampler:
 
 
 def main() -> None:
-    from pcn_planner.batch import load_results, run_batch, write_batch_summary
-    from pcn_planner.scenarios import load_scenarios
+    from pcn_planner.batch.run import load_results, run_batch, write_batch_summary
+    from pcn_planner.batch.scenarios import load_scenarios
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=200)

@@ -1,6 +1,6 @@
 """All of England as one batch: 42 synthetic ICB-sized regions through the distributed engine.
 
-The regions are :func:`pcn_planner.synthetic.england_regions` (6,200
+The regions are :func:`pcn_planner.data.synthetic.england_regions` (6,200
 practices in 42 regions, seed 0). Each is one scenario of a batch, built with
 ``region={"synthetic": spec}``: the worker that runs it generates the atlas
 with ``synthetic_atlas(**spec)``, builds the region and runs the full
@@ -32,8 +32,8 @@ PER_HUB = 50_000
 
 def region_scenarios(n_practices: int, n_regions: int, seed: int):
     """One scenario per synthetic region (the atlas is generated here only to size K)."""
-    from pcn_planner.scenarios import Scenario, ScenarioSet
-    from pcn_planner.synthetic import england_regions, synthetic_atlas
+    from pcn_planner.batch.scenarios import Scenario, ScenarioSet
+    from pcn_planner.data.synthetic import england_regions, synthetic_atlas
 
     specs = england_regions(n_practices, n_regions, rng=seed)
     largest = max(s["n_practices"] for s in specs)
@@ -59,7 +59,7 @@ def _pct(v: float | None) -> str:
 
 
 def main() -> None:
-    from pcn_planner.batch import load_results, run_batch
+    from pcn_planner.batch.run import load_results, run_batch
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--practices", type=int, default=6200)

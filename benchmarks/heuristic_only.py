@@ -27,10 +27,10 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a plain script from a checkout
 
-from pcn_planner.files import atomic_write_text  # noqa: E402
-from pcn_planner.objective import compile_problem  # noqa: E402
-from pcn_planner.problem import Problem  # noqa: E402
-from pcn_planner.region import build_region  # noqa: E402
+from pcn_planner.core.files import atomic_write_text  # noqa: E402
+from pcn_planner.model.instance import compile_problem  # noqa: E402
+from pcn_planner.model.problem import Problem  # noqa: E402
+from pcn_planner.geography.region import build_region  # noqa: E402
 from solvers.heuristic import solve_heuristic, verify_plan  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results"

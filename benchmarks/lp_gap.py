@@ -33,7 +33,7 @@ def root_lp(inst, capacity: bool, rounds: int = 40):
     """Root LP of the compact model after cut rounds (contiguity, plus capacity if asked): value and split."""
     import numpy as np
 
-    from pcn_planner.objective import LINEAR_TERMS
+    from pcn_planner.model.instance import LINEAR_TERMS
     from solvers.compact import CAPACITY_CUTS_PER_ROUND, _Model, _RootLP, candidate_pairs
 
     mask, _ = candidate_pairs(inst)
@@ -78,7 +78,7 @@ def main() -> None:
     import numpy as np
 
     import pcn_planner as pp
-    from pcn_planner.objective import compile_problem
+    from pcn_planner.model.instance import compile_problem
     from solvers.heuristic import solve_heuristic
 
     with warnings.catch_warnings():

@@ -2,8 +2,8 @@
 
 Every method works on the SAME practice graph (``region.graph``; a hub is
 contiguous when its practices induce a connected subgraph) and is judged by
-the SAME scorecard (:func:`pcn_planner.scoring.score_plan`) and the SAME
-objective (:meth:`pcn_planner.objective.Instance.plan_cost`), at K=23 and
+the SAME scorecard (:func:`pcn_planner.scoring.scorecard.score_plan`) and the SAME
+objective (:meth:`pcn_planner.model.instance.Instance.plan_cost`), at K=23 and
 K=26 with hub bounds 30,000-70,000 patients (inclusive). A plan is feasible
 when every hub is in band and contiguous; peers that miss the bounds are
 reported as infeasible with their hubs out of band (DESIGN.md section 6).
@@ -53,11 +53,12 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_common.py
 from _common import machine, write_results  # noqa: E402
 
-from pcn_planner.objective import Instance, compile_problem  # noqa: E402
-from pcn_planner.plan import Plan  # noqa: E402
-from pcn_planner.problem import Problem  # noqa: E402
-from pcn_planner.region import Region, build_region  # noqa: E402
-from pcn_planner.scoring import Bounds, score_plan  # noqa: E402
+from pcn_planner.model.instance import Instance, compile_problem  # noqa: E402
+from pcn_planner.model.plan import Plan  # noqa: E402
+from pcn_planner.model.problem import Problem  # noqa: E402
+from pcn_planner.geography.region import Region, build_region  # noqa: E402
+from pcn_planner.model.problem import Bounds
+from pcn_planner.scoring.scorecard import score_plan  # noqa: E402
 
 LOWER, UPPER = 30_000, 70_000
 TRAVEL_ONLY = dict(travel=1, town=0, lad=0, catchment=0, risk=0, disruption=0, equity=0)

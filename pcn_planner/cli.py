@@ -11,14 +11,14 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import __version__
-from .errors import InfeasibleError, InputError
+from pcn_planner.core.version import __version__
+from pcn_planner.core.errors import InfeasibleError, InputError
 
 Handler = Callable[[argparse.Namespace], int]
 
 
 def _data_build(args: argparse.Namespace) -> int:
-    from .build import build_data
+    from pcn_planner.data.build import build_data
 
     report = build_data(args.raw, args.out, icb=args.icb, sub_icb=args.sub_icb)
     print(f"built {args.out}/ from {args.raw or 'the default raw folder'}")
@@ -28,7 +28,7 @@ def _data_build(args: argparse.Namespace) -> int:
 
 
 def _atlas_summary(args: argparse.Namespace) -> int:
-    from .atlas import load_atlas
+    from pcn_planner.data.atlas import load_atlas
 
     atlas = load_atlas(args.data)
     print(atlas)
@@ -47,8 +47,8 @@ def _atlas_summary(args: argparse.Namespace) -> int:
 def _load_region(args: argparse.Namespace):
     import warnings
 
-    from .geography import GeographyWarning
-    from .region import build_region
+    from pcn_planner.geography.graph import GeographyWarning
+    from pcn_planner.geography.region import build_region
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", GeographyWarning)
@@ -61,7 +61,7 @@ def _load_region(args: argparse.Namespace):
 
 
 def _read_plan(region, spec: str):
-    from .plan import Plan, read_plan_csv
+    from pcn_planner.model.plan import Plan, read_plan_csv
 
     if spec == "current":
         return Plan.current(region.atlas.practices)
@@ -99,8 +99,9 @@ def print_scorecard(card) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     import time
 
-    from .runs import run_manifest, write_run
-    from .scoring import Bounds, score_plan
+    from pcn_planner.outputs.run import run_manifest, write_run
+    from pcn_planner.model.problem import Bounds
+    from pcn_planner.scoring.scorecard import score_plan
 
     start = time.perf_counter()
     region = _load_region(args)
@@ -138,8 +139,8 @@ def _parse_weights(text: str) -> dict[str, float]:
 
 
 def _optimise(args: argparse.Namespace) -> int:
-    from .optimise import optimise
-    from .problem import Problem
+    from pcn_planner.optimise import optimise
+    from pcn_planner.model.problem import Problem
 
     problem = Problem.from_file(args.problem) if args.problem else Problem()
     changes: dict = {}
@@ -230,7 +231,7 @@ def _plan_source(region, spec: str):
     """A plan from 'current', a plan CSV or a run directory; with its gap if the run has one."""
     import json
 
-    from .plan import read_plan_csv
+    from pcn_planner.model.plan import read_plan_csv
 
     path = Path(spec)
     if spec != "current" and path.is_dir():
@@ -243,8 +244,8 @@ def _plan_source(region, spec: str):
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .maps.compare import compare_plans, write_comparison
-    from .scoring import Bounds
+    from pcn_planner.outputs.maps.compare import compare_plans, write_comparison
+    from pcn_planner.model.problem import Bounds
 
     region = _load_region(args)
     (plan_a, gap_a), (plan_b, gap_b) = (_plan_source(region, s) for s in (args.plan_a, args.plan_b))
@@ -267,7 +268,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .reports import write_report
+    from pcn_planner.outputs.report.pages import write_report
 
     region = _load_region(args)
     index = write_report([Path(d) for d in args.runs], args.out, region=region, names=args.name or None)
@@ -277,7 +278,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _batch_run(args: argparse.Namespace) -> int:
-    from .batch import run_batch
+    from pcn_planner.batch.run import run_batch
 
     result = run_batch(args.scenarios, args.out, scheduler=args.scheduler, workers=args.workers,
                        progress=not args.quiet)
@@ -287,7 +288,7 @@ def _batch_run(args: argparse.Namespace) -> int:
 
 
 def _batch_summary(args: argparse.Namespace) -> int:
-    from .batch import write_batch_summary
+    from pcn_planner.batch.run import write_batch_summary
 
     page = write_batch_summary(args.out)
     print(f"wrote the batch summary: {page}")

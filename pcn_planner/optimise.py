@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .atlas import Atlas
-from .errors import InfeasibleError
-from .feasibility import explain_or_raise
-from .objective import Instance, compile_problem
-from .plan import Plan
-from .problem import Problem
-from .region import Region, build_region
-from .scoring import Scorecard, score_plan
+from pcn_planner.data.atlas import Atlas
+from pcn_planner.core.errors import InfeasibleError
+from pcn_planner.model.feasibility import explain_or_raise
+from pcn_planner.model.instance import Instance, compile_problem
+from pcn_planner.model.plan import Plan
+from pcn_planner.model.problem import Problem
+from pcn_planner.geography.region import Region, build_region
+from pcn_planner.scoring.scorecard import Scorecard, score_plan
 
 if TYPE_CHECKING:
     from solvers.columns import ColumnPool
@@ -123,7 +123,7 @@ class Result:
 
     def write(self, out: str | Path, *, command: str = "optimise") -> Path:
         """Write the run directory (and one per alternative under ``alternatives/``)."""
-        from .runs import run_manifest, write_run
+        from pcn_planner.outputs.run import run_manifest, write_run
 
         out = Path(out)
         params = {"problem": self.problem.to_dict()}
@@ -140,7 +140,7 @@ class Result:
         """Jupyter: a header line, the plan's offline map (with its gap) and the scorecard table."""
         from html import escape
 
-        from .maps.plan_map import plan_map
+        from pcn_planner.outputs.maps.plan_map import plan_map
 
         gap = "no certified bound" if self.gap is None else f"gap {self.gap:.2%}"
         head = (f"<p><b>{escape(self.plan.name)}</b>: objective {self.objective:.4f}, {gap}, "

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pulp
 
-from pcn_planner.objective import Instance
+from pcn_planner.model.instance import Instance
 
 from .columns import ColumnPool
 from .master import make_solver

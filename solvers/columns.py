@@ -42,7 +42,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from threadpoolctl import threadpool_limits
 
-from pcn_planner.objective import Instance
+from pcn_planner.model.instance import Instance
 
 __all__ = [
     "ColumnPool",

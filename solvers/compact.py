@@ -85,7 +85,7 @@ import pulp
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import maximum_flow
 
-from pcn_planner.objective import Instance
+from pcn_planner.model.instance import Instance
 
 from .capacity import CapacityCut, CapacitySeparator
 

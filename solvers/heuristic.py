@@ -3,7 +3,7 @@
 :func:`solve_heuristic` runs, within a time limit and a round limit:
 
 1. *Checks.* Rule contradictions and the feasible range of K (from
-   :func:`pcn_planner.feasibility.check_feasibility`, plus the pieces left
+   :func:`pcn_planner.model.feasibility.check_feasibility`, plus the pieces left
    when locked hubs are taken out). A failed check returns ``hubs=None`` with
    the reason in words.
 2. *Seeds.* The free practices fall into independent pieces (connected parts
@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from pcn_planner.objective import Instance
+from pcn_planner.model.instance import Instance
 
 from .columns import (
     component,
@@ -448,7 +448,7 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
 
 def _precheck(inst: Instance, rules: HubRules) -> str | None:
     """Contradictions and K-range problems in words, or ``None``."""
-    from pcn_planner.feasibility import check_feasibility
+    from pcn_planner.model.feasibility import check_feasibility
 
     problems = list(rules.problems)
     try:

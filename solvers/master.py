@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from pcn_planner.objective import Instance
+from pcn_planner.model.instance import Instance
 
 from .columns import ColumnPool
 

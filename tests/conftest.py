@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import pcn_planner as pp
-from pcn_planner.build import default_raw_dir
+from pcn_planner.data.build import default_raw_dir
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"

@@ -8,8 +8,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from pcn_planner.region import Region
-from pcn_planner.risk import RiskParams, RiskResult
+from pcn_planner.geography.region import Region
+from pcn_planner.geography.risk import RiskParams, RiskResult
 
 CODES = ("A", "B", "C", "D")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .conftest import REPO
+from tests.conftest import REPO
 
 
 def run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import pcn_planner as pp
-from pcn_planner.geography import is_contiguous
-from pcn_planner.synthetic import synthetic_atlas
+from pcn_planner.geography.graph import is_contiguous
+from pcn_planner.data.synthetic import synthetic_atlas
 
-from .conftest import REPO
+from tests.conftest import REPO
 
 
 @pytest.fixture(scope="module")

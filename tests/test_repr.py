@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 
 import pcn_planner as pp
-from pcn_planner.maps.offline import OfflineMap
-from pcn_planner.maps.plan_map import HUB_CLASS
-from pcn_planner.objective import compile_problem
+from pcn_planner.outputs.maps.offline import OfflineMap
+from pcn_planner.outputs.maps.plan_map import HUB_CLASS
+from pcn_planner.model.instance import compile_problem
 from pcn_planner.optimise import name_hubs
 from tests.browser import check_page, chromium  # noqa: F401  (chromium is a fixture)
 
-from .fixtures import tiny_region
+from tests.fixtures import tiny_region
 
 #: Largest notebook output we accept for one plan of the SSOT region (bytes).
 MAX_REPR_BYTES = 1_200_000

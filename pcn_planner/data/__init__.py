@@ -1,0 +1,1 @@
+"""Data: the atlas (loading and validating it), building it from raw public files, synthetic regions."""

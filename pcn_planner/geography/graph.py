@@ -1,0 +1,687 @@
+"""Territories, the practice graph and contiguity.
+
+The planner never draws hubs from practice sites alone: a hub is a set of
+practices whose *territories* touch. This module turns the atlas into that
+geometry.
+
+- :func:`territories` gives every LSOA an owning practice (or none), by
+  patients, with a threshold that drops areas the region barely serves.
+- :func:`practice_graph` builds the networkx graph the solvers work on:
+  practices are nodes; they are adjacent when their territories share a
+  border (queen contiguity), when they share a site postcode, or, for a
+  practice with no territory or an island, through a recorded nearest-site link.
+- :func:`is_contiguous` and :func:`contiguity_report` check an assignment
+  (practice code -> hub id) against the graph.
+- :func:`hub_geometry` dissolves each hub's territory into one polygon for maps.
+- :func:`lsoa_adjacency` is the queen-contiguity helper underneath.
+
+See ``docs/geography.md`` for the rules, the threshold and the figures that
+justify them.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Hashable, Iterable, Mapping
+from typing import Any
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+
+from pcn_planner.core.errors import InputError
+
+#: Default share of an LSOA's Census 2021 residents that the region's
+#: practices must hold before the LSOA can belong to one of them. Below it the
+#: area belongs to practices outside the region; letting a couple of our
+#: patients claim it chains practices 50 km apart (272 of 930 border edges
+#: span more than 20 km without the threshold, none with it).
+MIN_SHARE = 0.2
+
+#: Polygons whose boundaries come within this many metres (EPSG:27700) count
+#: as touching. The embedded boundaries are topologically clean (no overlaps;
+#: every shared edge has identical vertices), but generalisation leaves a few
+#: near-corner gaps of 2-5 m. On the embedded data 0 m and 5 m give the same
+#: practice graph, so the tolerance only guards other regions' data.
+TOLERANCE_M = 5.0
+
+#: Metric CRS for lengths, areas and distances: British National Grid.
+METRIC_CRS = "EPSG:27700"
+
+#: Radius of the stand-in polygon drawn around the sites of a hub that owns
+#: no LSOA at all, metres.
+SITE_BUFFER_M = 500.0
+
+#: Edge kinds, strongest fact first. An edge's ``edge_kind`` is the first of
+#: its ``kinds``.
+EDGE_KINDS = ("border", "colocated", "nearest")
+
+#: Island policies accepted by :func:`practice_graph`.
+ISLAND_POLICIES = ("nearest", "raise")
+
+#: Node attributes copied from ``atlas.practices``.
+_NODE_COLUMNS = ("name", "postcode", "pcn_code", "sub_icb", "lad", "town")
+
+
+class GeographyWarning(UserWarning):
+    """The practice graph needed nearest-site links (territory-less practices or islands)."""
+
+
+class GeographyError(InputError):
+    """The practice graph is not connected and the island policy is ``"raise"``.
+
+    Attributes
+    ----------
+    islands
+        One sorted list of practice codes per island (component other than the main one).
+    """
+
+    def __init__(self, message: str, islands: list[list[str]]) -> None:
+        super().__init__(message)
+        self.islands = islands
+
+
+# ---------------------------------------------------------------------------
+# Territories
+# ---------------------------------------------------------------------------
+
+
+def territories(atlas: Any, *, min_share: float = MIN_SHARE) -> pd.DataFrame:
+    """Give every LSOA an owning practice, or none.
+
+    Rule: an LSOA belongs to the practice holding most of the region's
+    patients resident there (ties: more patients first, then the smaller
+    practice code), but only if the region's practices together hold at least
+    ``min_share`` of its Census 2021 residents. An LSOA with no patients of
+    the region, or with no (or zero) resident count, is not owned: without a
+    denominator the share cannot be checked, and such LSOAs are counted in
+    ``result.attrs["missing_residents"]``.
+
+    Why the threshold: patients who moved away stay registered, so the
+    patient matrix reaches LSOAs across England. Each such LSOA has a
+    "majority" practice by one or two patients, and two of them touching
+    makes practices 50 km apart neighbours. Requiring a material share keeps
+    territories to the area the region actually serves.
+
+    Parameters
+    ----------
+    atlas
+        An :class:`~pcn_planner.data.atlas.Atlas` (or anything with ``lsoas`` and
+        ``patients`` of the same layout).
+    min_share
+        Minimum ``area_patients / residents_2021``, a number >= 0. ``0`` turns
+        the threshold off (any LSOA with a resident count and a patient is owned).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``lsoa11cd`` over all of ``atlas.lsoas`` in its order, with
+        columns ``practice_code`` (owner, or missing), ``leader`` (practice
+        with most patients there, owned or not), ``owner_patients`` (the
+        leader's patients), ``area_patients`` (all the region's patients
+        there), ``residents_2021``, ``share`` and ``owned``.
+
+    Raises
+    ------
+    InputError
+        If ``min_share`` is not a number >= 0.
+    """
+    min_share = _check_min_share(min_share)
+    lsoas = atlas.lsoas
+    matrix = atlas.patients
+    # Only the region's practices and known LSOAs count (the atlas loader already checks this).
+    matrix = matrix[matrix["lsoa11cd"].isin(lsoas.index) & matrix["practice_code"].isin(atlas.practices.index)]
+    # Leader: most patients, then smallest practice code, so ties never depend on row order.
+    ranked = matrix.sort_values(["lsoa11cd", "patients", "practice_code"], ascending=[True, False, True],
+                                kind="mergesort")
+    leaders = ranked.drop_duplicates("lsoa11cd").set_index("lsoa11cd")
+    area_patients = matrix.groupby("lsoa11cd")["patients"].sum()
+
+    index = pd.Index(lsoas.index, name="lsoa11cd")
+    frame = pd.DataFrame(index=index)
+    frame["leader"] = leaders["practice_code"].reindex(index)
+    frame["owner_patients"] = leaders["patients"].reindex(index).fillna(0).astype("int64")
+    frame["area_patients"] = area_patients.reindex(index).fillna(0).astype("int64")
+    residents = pd.array(lsoas["residents_2021"], dtype="Int64")
+    frame["residents_2021"] = residents
+    usable = ~pd.isna(residents) & (residents.fillna(0) > 0)
+    usable = np.asarray(usable, dtype=bool)
+    share = np.full(len(frame), np.nan)
+    share[usable] = frame["area_patients"].to_numpy()[usable] / residents[usable].to_numpy(dtype=float)
+    frame["share"] = share
+    frame["owned"] = usable & (frame["area_patients"].to_numpy() > 0) & (np.nan_to_num(share) >= min_share)
+    frame["practice_code"] = frame["leader"].where(frame["owned"])
+    frame = frame[["practice_code", "leader", "owner_patients", "area_patients", "residents_2021",
+                   "share", "owned"]]
+    frame.attrs = {"min_share": min_share, "missing_residents": int((~usable).sum())}
+    return frame
+
+
+def _check_min_share(min_share: float) -> float:
+    try:
+        value = float(min_share)
+    except (TypeError, ValueError):
+        raise InputError(f"min_share must be a number >= 0, not {min_share!r}", field="min_share") from None
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"min_share must be a number >= 0, not {min_share!r}", field="min_share")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Queen adjacency
+# ---------------------------------------------------------------------------
+
+
+def _metric(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> gpd.GeoSeries:
+    """Geometry in metres (EPSG:27700 unless already metric), invalid shapes repaired."""
+    geometry = frame.geometry if isinstance(frame, gpd.GeoDataFrame) else frame
+    if geometry.crs is None:
+        raise InputError("polygons have no coordinate reference system (expected EPSG:4326)", field="geometry")
+    units = geometry.crs.axis_info[0].unit_name if geometry.crs.axis_info else ""
+    if geometry.crs.is_geographic or units not in ("metre", "meter"):
+        geometry = geometry.to_crs(METRIC_CRS)
+    invalid = ~geometry.is_valid.to_numpy()
+    if invalid.any():
+        values = geometry.values.copy()
+        values[invalid] = shapely.make_valid(values[invalid])
+        geometry = gpd.GeoSeries(values, index=geometry.index, crs=geometry.crs)
+    return geometry
+
+
+def _touching_pairs(geoms: np.ndarray, tolerance_m: float) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``i < j`` of polygons touching at an edge or a point (within ``tolerance_m``)."""
+    if len(geoms) == 0:
+        return np.empty(0, dtype=int), np.empty(0, dtype=int)
+    tree = shapely.STRtree(geoms)
+    if tolerance_m > 0:
+        left, right = tree.query(geoms, predicate="dwithin", distance=tolerance_m)
+    else:
+        # "intersects" (not "touches") so overlapping slivers still count as neighbours.
+        left, right = tree.query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    order = np.lexsort((right, left))
+    return left[order], right[order]
+
+
+def lsoa_adjacency(lsoas: gpd.GeoDataFrame, *, tolerance_m: float = TOLERANCE_M) -> list[tuple[str, str]]:
+    """Queen-contiguous pairs of LSOAs.
+
+    Two polygons are neighbours when they share an edge or only a corner,
+    or when their boundaries come within ``tolerance_m`` metres (to bridge
+    slivers left by generalisation).
+
+    Parameters
+    ----------
+    lsoas
+        Polygons indexed by LSOA code, in any CRS (geographic CRSs are
+        projected to EPSG:27700 to measure the tolerance in metres).
+    tolerance_m
+        Gap in metres still counted as touching; 0 means exact touching.
+
+    Returns
+    -------
+    list of (str, str)
+        Sorted pairs ``(a, b)`` with ``a < b``.
+    """
+    geometry = _metric(lsoas)
+    left, right = _touching_pairs(geometry.values, float(tolerance_m))
+    codes = np.asarray(geometry.index.astype(str))
+    return sorted({tuple(sorted((codes[i], codes[j]))) for i, j in zip(left, right)})
+
+
+# ---------------------------------------------------------------------------
+# The practice graph
+# ---------------------------------------------------------------------------
+
+
+def _site_xy(practices: pd.DataFrame) -> np.ndarray:
+    """Site coordinates in metres (EPSG:27700), one row per practice."""
+    points = gpd.GeoSeries(gpd.points_from_xy(practices["lon"], practices["lat"]), crs="EPSG:4326")
+    points = points.to_crs(METRIC_CRS)
+    return np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
+
+
+def _plain(value: Any) -> Any:
+    """A node attribute as a plain Python value (None for missing)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def _postcode_key(value: Any) -> str | None:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    key = "".join(str(value).split()).upper()
+    return key or None
+
+
+class _Edges:
+    """Edge facts keyed by sorted practice pair, so each pair keeps one edge."""
+
+    def __init__(self) -> None:
+        self.facts: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(self, u: str, v: str, kind: str, **attrs: Any) -> None:
+        key = (u, v) if u < v else (v, u)
+        data = self.facts.setdefault(key, {"kinds": ()})
+        if kind not in data["kinds"]:
+            data["kinds"] = tuple(k for k in EDGE_KINDS if k in (*data["kinds"], kind))
+        data.update(attrs)
+
+
+def practice_graph(
+    atlas: Any,
+    *,
+    min_share: float = MIN_SHARE,
+    island_policy: str = "nearest",
+    colocated: bool = True,
+    tolerance_m: float = TOLERANCE_M,
+) -> nx.Graph:
+    """The practice adjacency graph that hubs must be connected in.
+
+    Nodes are all practices (inserted in sorted code order) with attributes
+    ``population`` (list size), ``lat``, ``lon``, ``name``, ``postcode``,
+    ``pcn_code``, ``sub_icb``, ``lad``, ``town`` and ``n_lsoas`` (territory size).
+
+    Edges, one per pair, built in this order:
+
+    1. ``border``: the practices' territories (see :func:`territories`)
+       touch, queen style, within ``tolerance_m``. Attributes
+       ``shared_length_m`` (total shared boundary; 0 for corner-only contact)
+       and ``lsoa_pairs`` (touching LSOA pairs).
+    2. ``colocated``: same site postcode (if ``colocated``).
+    3. ``nearest`` (policy ``"nearest"`` only): a practice with no territory
+       and no co-located partner that owns territory is linked to the nearest
+       practice that owns territory; then every remaining component
+       ("island") is linked to the growing main component by its shortest
+       site-to-site link, the shortest island first. Attribute ``reason``.
+
+    Every edge has ``kinds`` (all facts, strongest first, e.g.
+    ``("border", "colocated")``), ``edge_kind`` (``kinds[0]``) and
+    ``distance_km`` (site to site).
+
+    ``G.graph["report"]`` records ``min_share``, ``tolerance_m``,
+    ``island_policy``, ``owned_lsoas``, ``missing_residents`` (LSOAs with
+    no resident count), ``territoryless`` (codes), ``territoryless_colocated``
+    (tied in by a co-located partner with territory), ``territoryless_nearest``
+    (linked by nearest site), ``islands`` (one dict per island joined:
+    ``practices``, ``link``, ``distance_km``), ``edges_by_kind`` (by
+    ``edge_kind``), ``border_and_colocated`` and ``border_edges_over_20km``.
+    If any practice has no territory or any island was joined (policy
+    ``"nearest"``), one :class:`GeographyWarning` summarises the counts.
+
+    Parameters
+    ----------
+    atlas
+        An :class:`~pcn_planner.data.atlas.Atlas`.
+    min_share
+        Territory threshold, see :func:`territories`.
+    island_policy
+        ``"nearest"`` joins territory-less practices and islands by
+        nearest-site links; ``"raise"`` adds no such links and raises
+        :class:`GeographyError` listing the islands if the graph is not connected.
+    colocated
+        Add ``colocated`` edges between practices with the same postcode.
+    tolerance_m
+        Gap in metres still counted as touching (see :func:`lsoa_adjacency`).
+
+    Returns
+    -------
+    networkx.Graph
+        Connected (unless it has no nodes), deterministic: the same inputs
+        give the same nodes, edges, attributes and insertion order.
+
+    Raises
+    ------
+    InputError
+        For an unknown ``island_policy`` or a bad ``min_share``.
+    GeographyError
+        With ``island_policy="raise"`` when the graph is not connected.
+    """
+    if island_policy not in ISLAND_POLICIES:
+        raise InputError(f"island_policy must be one of {', '.join(ISLAND_POLICIES)}, not {island_policy!r}",
+                         field="island_policy")
+    if not (isinstance(tolerance_m, (int, float)) and math.isfinite(tolerance_m) and tolerance_m >= 0):
+        raise InputError(f"tolerance_m must be a number of metres >= 0, not {tolerance_m!r}", field="tolerance_m")
+    territory = territories(atlas, min_share=min_share)
+    practices = atlas.practices.sort_index()
+    codes = [str(c) for c in practices.index]
+    position = {code: k for k, code in enumerate(codes)}
+    xy = _site_xy(practices)
+
+    def km(u: str, v: str) -> float:
+        a, b = xy[position[u]], xy[position[v]]
+        return round(float(np.hypot(*(a - b))) / 1000.0, 3)
+
+    owned = territory[territory["owned"]]
+    n_lsoas = owned["practice_code"].value_counts()
+    edges = _Edges()
+    _add_border_edges(edges, atlas.lsoas.loc[owned.index], owned["practice_code"], float(tolerance_m))
+    if colocated:
+        _add_colocated_edges(edges, practices)
+
+    graph = nx.Graph()
+    for code in codes:
+        row = practices.loc[code]
+        graph.add_node(code, population=int(row["list_size"]), lat=float(row["lat"]), lon=float(row["lon"]),
+                       **{c: _plain(row[c]) if c in practices.columns else None for c in _NODE_COLUMNS},
+                       n_lsoas=int(n_lsoas.get(code, 0)))
+    graph.add_edges_from(edges.facts)
+
+    territoryless = [c for c in codes if graph.nodes[c]["n_lsoas"] == 0]
+    # A co-located partner ties a practice into the map only if the partner
+    # owns territory; two territory-less practices sharing a site each get a
+    # nearest link, rather than one of them by code order through an island link.
+    lonely = [c for c in territoryless if not any(graph.nodes[n]["n_lsoas"] > 0 for n in graph[c])]
+    islands: list[dict[str, Any]] = []
+    if island_policy == "nearest":
+        _link_territoryless(edges, graph, lonely, xy, position)
+        graph.add_edges_from(edges.facts)
+        islands = _join_islands(edges, graph, xy, position)
+    else:
+        _raise_for_islands(graph, territoryless)
+
+    # Rebuild with edges in sorted order so insertion order never depends on the steps above.
+    final = nx.Graph()
+    final.add_nodes_from(graph.nodes(data=True))
+    for (u, v), data in sorted(edges.facts.items()):
+        final.add_edge(u, v, edge_kind=data["kinds"][0], **data, distance_km=km(u, v))
+
+    kinds = pd.Series([d["edge_kind"] for _, _, d in final.edges(data=True)], dtype=object)
+    border_km = [d["distance_km"] for _, _, d in final.edges(data=True) if "border" in d["kinds"]]
+    report = {
+        "min_share": territory.attrs["min_share"],
+        "tolerance_m": float(tolerance_m),
+        "island_policy": island_policy,
+        "owned_lsoas": int(len(owned)),
+        "missing_residents": territory.attrs["missing_residents"],
+        "territoryless": territoryless,
+        "territoryless_colocated": [c for c in territoryless if c not in lonely],
+        "territoryless_nearest": lonely if island_policy == "nearest" else [],
+        "islands": islands,
+        "edges_by_kind": {k: int((kinds == k).sum()) for k in EDGE_KINDS},
+        "border_and_colocated": sum(1 for *_, d in final.edges(data=True) if d["kinds"] == ("border", "colocated")),
+        "border_edges_over_20km": sum(1 for d in border_km if d > 20.0),
+    }
+    final.graph["report"] = report
+    if island_policy == "nearest" and (territoryless or islands):
+        warnings.warn(
+            f"{len(territoryless)} practices have no territory ({len(report['territoryless_colocated'])} "
+            f"joined by co-location, {len(lonely)} by nearest-site links); {len(islands)} islands joined "
+            f"by nearest-site links (min_share={report['min_share']:g})",
+            GeographyWarning, stacklevel=2,
+        )
+    return final
+
+
+def _add_border_edges(edges: _Edges, owned_lsoas: gpd.GeoDataFrame, owner: pd.Series, tolerance_m: float) -> None:
+    """Border edges between owners of touching LSOAs, with their shared boundary length."""
+    geometry = _metric(owned_lsoas)
+    owners = owner.reindex(geometry.index).astype(str).to_numpy()
+    left, right = _touching_pairs(geometry.values, tolerance_m)
+    differ = owners[left] != owners[right]
+    left, right = left[differ], right[differ]
+    geoms = geometry.values
+    # Shared boundary = intersection of the two outlines (a point or nothing for a corner or gap).
+    lengths = shapely.length(shapely.intersection(shapely.boundary(geoms[left]), shapely.boundary(geoms[right])))
+    totals: dict[tuple[str, str], list[float]] = {}
+    for i, j, length in zip(left, right, lengths):
+        u, v = sorted((owners[i], owners[j]))
+        entry = totals.setdefault((u, v), [0.0, 0])
+        entry[0] += float(length)
+        entry[1] += 1
+    for (u, v), (length, pairs) in sorted(totals.items()):
+        edges.add(u, v, "border", shared_length_m=round(length, 1), lsoa_pairs=int(pairs))
+
+
+def _add_colocated_edges(edges: _Edges, practices: pd.DataFrame) -> None:
+    """Edges between every two practices at the same site postcode."""
+    if "postcode" not in practices.columns:
+        return
+    sites: dict[str, list[str]] = {}
+    for code, postcode in zip(practices.index, practices["postcode"]):
+        key = _postcode_key(postcode)
+        if key is not None:
+            sites.setdefault(key, []).append(str(code))
+    for key in sorted(sites):
+        members = sorted(sites[key])
+        for a in range(len(members)):
+            for b in range(a + 1, len(members)):
+                edges.add(members[a], members[b], "colocated")
+
+
+def _link_territoryless(edges: _Edges, graph: nx.Graph, lonely: list[str], xy: np.ndarray,
+                        position: dict[str, int]) -> None:
+    """Link each practice with no territory and no partner to the nearest practice with territory."""
+    with_territory = [c for c in graph.nodes if graph.nodes[c]["n_lsoas"] > 0]
+    for code in lonely:
+        # Prefer a practice that owns territory: the patients of a practice
+        # with none live in its neighbours' territory. Fall back to any other.
+        candidates = with_territory or [c for c in graph.nodes if c != code]
+        if not candidates:
+            continue
+        best = min(candidates, key=lambda c: (_distance(xy, position, code, c), c))
+        edges.add(code, best, "nearest", reason="no territory: nearest practice with territory"
+                  if with_territory else "no territory: nearest practice")
+
+
+def _distance(xy: np.ndarray, position: dict[str, int], u: str, v: str) -> float:
+    return float(np.hypot(*(xy[position[u]] - xy[position[v]])))
+
+
+def _components(graph: nx.Graph) -> list[list[str]]:
+    """Components, main first: most practices, then most patients, then smallest code."""
+    comps = [sorted(c) for c in nx.connected_components(graph)]
+    population = nx.get_node_attributes(graph, "population")
+    return sorted(comps, key=lambda c: (-len(c), -sum(population.get(n, 0) for n in c), c[0]))
+
+
+def _join_islands(edges: _Edges, graph: nx.Graph, xy: np.ndarray, position: dict[str, int]) -> list[dict[str, Any]]:
+    """Join every island to the growing main component by its shortest site-to-site link.
+
+    Prim-style: the island closest to the main component joins first and
+    then counts as main, so two neighbouring islands far from the rest link
+    to each other rather than both making a long link.
+    """
+    comps = _components(graph)
+    if len(comps) <= 1:
+        return []
+    main = list(comps[0])
+    rest = comps[1:]
+    joined = []
+    # Bounded: each pass joins one island.
+    for _ in range(len(rest)):
+        main_xy = xy[[position[c] for c in main]]
+        best = None
+        for k, island in enumerate(rest):
+            for code in island:
+                d = np.hypot(*(main_xy - xy[position[code]]).T)
+                j = int(np.argmin(d))  # main is sorted, so ties go to the smallest code
+                candidate = (float(d[j]), code, main[j], k)
+                if best is None or candidate[:3] < best[:3]:
+                    best = candidate
+        distance, code, target, k = best
+        island = rest.pop(k)
+        reason = f"island of {len(island)} practice(s) joined by the shortest site-to-site link"
+        edges.add(code, target, "nearest", reason=reason)
+        joined.append({"practices": island, "link": tuple(sorted((code, target))),
+                       "distance_km": round(distance / 1000.0, 3)})
+        main = sorted(main + island)
+    return joined
+
+
+def _raise_for_islands(graph: nx.Graph, territoryless: list[str]) -> None:
+    comps = _components(graph)
+    if len(comps) <= 1:
+        return
+    islands = comps[1:]
+    no_land = set(territoryless)
+    listed = "; ".join(
+        ", ".join(f"{c} (no territory)" if c in no_land else c for c in island) for island in islands
+    )
+    raise GeographyError(
+        f"the practice graph has {len(islands)} island(s) cut off from the main component of "
+        f"{len(comps[0])} practices: {listed}. Use island_policy='nearest' to join them by "
+        f"nearest-site links, or lower min_share.",
+        islands,
+    )
+
+
+# ---------------------------------------------------------------------------
+# Contiguity
+# ---------------------------------------------------------------------------
+
+
+def _as_assignment(assignment: Mapping[str, Hashable] | pd.Series | pd.DataFrame) -> dict[str, Hashable]:
+    """practice_code -> hub_id from a dict, a Series, or a plan frame (practice_code, hub_id)."""
+    if isinstance(assignment, pd.DataFrame):
+        missing = {"practice_code", "hub_id"} - set(assignment.columns)
+        if missing:
+            raise InputError(f"a plan needs the columns practice_code, hub_id (missing {', '.join(sorted(missing))})",
+                             field=sorted(missing)[0])
+        assignment = pd.Series(assignment["hub_id"].to_numpy(), index=assignment["practice_code"].to_numpy())
+    items = assignment.items()
+    result: dict[str, Hashable] = {}
+    for code, hub in items:
+        if hub is None or (not isinstance(hub, str) and pd.isna(hub)):
+            raise InputError(f"practice {code} has no hub_id", field="hub_id")
+        result[str(code)] = hub.item() if hasattr(hub, "item") else hub
+    return result
+
+
+def _sorted_hubs(hubs: Iterable[Hashable]) -> list[Hashable]:
+    unique = set(hubs)
+    try:
+        return sorted(unique)
+    except TypeError:  # mixed id types: order by text, stable across runs
+        return sorted(unique, key=lambda h: (type(h).__name__, str(h)))
+
+
+def _members(graph: nx.Graph, assignment: Mapping[str, Hashable]) -> dict[Hashable, list[str]]:
+    plan = _as_assignment(assignment)
+    unknown = sorted(c for c in plan if c not in graph)
+    if unknown:
+        raise InputError(f"{len(unknown)} practice code(s) not in the practice graph: {', '.join(unknown[:10])}",
+                         field="practice_code")
+    members: dict[Hashable, list[str]] = {hub: [] for hub in _sorted_hubs(plan.values())}
+    for code in sorted(plan):
+        members[plan[code]].append(code)
+    return members
+
+
+def is_contiguous(graph: nx.Graph, assignment: Mapping[str, Hashable]) -> bool:
+    """True if every hub's practices induce a connected subgraph of ``graph``.
+
+    Parameters
+    ----------
+    graph
+        From :func:`practice_graph`.
+    assignment
+        practice_code -> hub_id (dict, Series, or a plan frame with
+        ``practice_code, hub_id``). Practices left out are ignored.
+
+    Returns
+    -------
+    bool
+    """
+    return all(nx.is_connected(graph.subgraph(codes)) for codes in _members(graph, assignment).values())
+
+
+def contiguity_report(graph: nx.Graph, assignment: Mapping[str, Hashable]) -> pd.DataFrame:
+    """One row per hub: is it contiguous, and which practices are cut off.
+
+    Parameters
+    ----------
+    graph
+        From :func:`practice_graph`.
+    assignment
+        practice_code -> hub_id (dict, Series, or a plan frame).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``hub_id``, ``practices`` (count), ``components``,
+        ``contiguous`` and ``detached``: the codes of every component but the
+        main one (most practices, then most patients, then smallest code),
+        codes joined by ``", "`` and components by ``"; "``; empty if contiguous.
+        Rows in sorted hub order.
+    """
+    rows = []
+    for hub, codes in _members(graph, assignment).items():
+        comps = _components(graph.subgraph(codes))
+        rows.append({
+            "hub_id": hub,
+            "practices": len(codes),
+            "components": len(comps),
+            "contiguous": len(comps) == 1,
+            "detached": "; ".join(", ".join(c) for c in comps[1:]),
+        })
+    frame = pd.DataFrame(rows, columns=["hub_id", "practices", "components", "contiguous", "detached"])
+    return frame.astype({"practices": "int64", "components": "int64", "contiguous": bool})
+
+
+# ---------------------------------------------------------------------------
+# Hub geometry
+# ---------------------------------------------------------------------------
+
+
+def hub_geometry(atlas: Any, territory: pd.DataFrame, assignment: Mapping[str, Hashable]) -> gpd.GeoDataFrame:
+    """Dissolve each hub's territory into one (multi)polygon.
+
+    A hub whose practices own no LSOA gets a stand-in: the union of
+    :data:`SITE_BUFFER_M` discs around its sites, flagged ``has_territory=False``.
+
+    Parameters
+    ----------
+    atlas
+        The atlas the territory was built from (LSOA polygons and practice sites).
+    territory
+        From :func:`territories`.
+    assignment
+        practice_code -> hub_id (dict, Series, or a plan frame).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Indexed by ``hub_id`` (sorted), EPSG:4326, with columns
+        ``practices`` (count), ``practice_codes`` (space-separated),
+        ``n_lsoas``, ``has_territory``, ``area_km2`` and ``geometry``.
+
+    Raises
+    ------
+    InputError
+        If the assignment names a practice the atlas does not have.
+    """
+    plan = _as_assignment(assignment)
+    unknown = sorted(c for c in plan if c not in atlas.practices.index)
+    if unknown:
+        raise InputError(f"{len(unknown)} practice code(s) not in the atlas: {', '.join(unknown[:10])}",
+                         field="practice_code")
+    owned = territory[territory["owned"] & territory["practice_code"].isin(list(plan))]
+    pieces = gpd.GeoDataFrame(
+        {"hub_id": [plan[c] for c in owned["practice_code"]]},
+        geometry=atlas.lsoas.geometry.reindex(owned.index).to_numpy(),
+        crs=atlas.lsoas.crs,
+    ).to_crs(METRIC_CRS)
+    rows = []
+    for hub in _sorted_hubs(plan.values()):
+        codes = sorted(c for c, h in plan.items() if h == hub)
+        shapes = pieces.geometry[(pieces["hub_id"] == hub).to_numpy()].to_numpy()
+        has_territory = len(shapes) > 0
+        if has_territory:
+            shape = shapely.union_all(shapes)
+        else:
+            sites = _site_xy(atlas.practices.loc[codes])
+            shape = shapely.union_all(shapely.buffer(shapely.points(sites), SITE_BUFFER_M))
+        if not shape.is_valid:
+            shape = shapely.make_valid(shape)
+        rows.append({"hub_id": hub, "practices": len(codes), "practice_codes": " ".join(codes),
+                     "n_lsoas": int(len(shapes)), "has_territory": has_territory,
+                     "area_km2": round(shape.area / 1e6, 6), "geometry": shape})
+    frame = gpd.GeoDataFrame(rows, columns=["hub_id", "practices", "practice_codes", "n_lsoas", "has_territory",
+                                            "area_km2", "geometry"], geometry="geometry", crs=METRIC_CRS)
+    return frame.set_index("hub_id").to_crs("EPSG:4326")

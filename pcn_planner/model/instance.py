@@ -1,0 +1,323 @@
+"""The objective, compiled: per-hub costs as arrays the solvers can use.
+
+Every objective term is a per-hub cost, so a plan's cost is the sum over its
+hubs. For a hub ``S`` with base site ``b`` (a member practice):
+
+===========  ====================================================================
+term         hub cost (before weighting and normalising)
+===========  ====================================================================
+travel       ``sum_{p in S} sum_l n[p,l] * t[l,b]``: patient-minutes, home to base
+town         ``sum_{p in S} (placed_p - n_town[p, town(b)])``: patients living outside the base's town
+lad          the same with the base's local authority district
+catchment    the same with the base's acute-hospital catchment
+equity       ``sum_{p in S} sum_l n[p,l] * [t[l,b] > tau]``: patients with a long trip
+disruption   ``sum_{p in S} [pcn(p) != pcn(b)]``: practices taken out of the base's baseline PCN
+risk         ``max(0, sum_{p in S} pop_p * (risk_p - rho * rbar))``: risk piled above the tolerated level
+===========  ====================================================================
+
+All terms but risk are linear in the assignment of practice ``p`` to base
+``b``, so they fold into one matrix ``cost[p, b]``; risk adds one
+non-negative excess per hub. The hub's cost is the minimum over its allowed
+bases. Each term is divided by its value on the current PCN map (each hub with
+its own best base), so weights are comparable and the current map scores about
+the sum of the weights. A term worth 0 on the current map (disruption always
+is) is divided by a documented fallback scale instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from pcn_planner.core.errors import InputError
+from pcn_planner.model.plan import Plan
+from pcn_planner.model.problem import Problem
+from pcn_planner.geography.region import Region
+
+LINEAR_TERMS = ("travel", "town", "lad", "catchment", "equity", "disruption")
+
+
+@dataclass(frozen=True, eq=False)
+class Instance:
+    """A problem compiled against a region: arrays indexed by practice position.
+
+    Attributes
+    ----------
+    codes
+        Practice codes; position ``i`` in every array is ``codes[i]``.
+    population
+        List sizes after growth factors.
+    cost
+        ``cost[p, b]``: weighted, normalised linear cost of practice ``p`` in a hub based at ``b``.
+    risk_coef, risk_weight
+        Risk excess per hub is ``max(0, risk_coef[S].sum())``, costed at ``risk_weight``.
+    allowed
+        ``allowed[p, b]``: practice ``p`` may be in a hub based at ``b`` (nesting).
+    anchors
+        Anchor (resilient) practices.
+    edges
+        Practice-graph edges as position pairs.
+    k_min, k_max, lower, upper
+        Number of hubs and inclusive population bounds.
+    keep_together, keep_apart
+        Position pairs.
+    locked
+        Position arrays of locked hubs.
+    max_moved, moved
+        Limit and ``moved[p, b]`` indicator of the disruption rule.
+    require_anchor
+        Every hub needs an anchor.
+    terms, norms, weights
+        Raw per-term matrices (``terms[t][p, b]``), the normalising values and weights.
+    risk_raw
+        Unweighted risk coefficient per practice.
+    area
+        Nesting area of each practice (``None`` without nesting).
+    nesting_links
+        Edges added so that each nesting area is connected: ``(u, v, reason)``.
+    """
+
+    problem: Problem
+    codes: tuple[str, ...]
+    population: np.ndarray
+    cost: np.ndarray
+    risk_coef: np.ndarray
+    risk_weight: float
+    allowed: np.ndarray
+    anchors: np.ndarray
+    edges: np.ndarray
+    k_min: int
+    k_max: int
+    lower: float
+    upper: float
+    keep_together: tuple[tuple[int, int], ...]
+    keep_apart: tuple[tuple[int, int], ...]
+    locked: tuple[np.ndarray, ...]
+    max_moved: int | None
+    moved: np.ndarray
+    require_anchor: bool
+    terms: dict[str, np.ndarray] = field(repr=False)
+    norms: dict[str, float] = field(repr=False)
+    weights: dict[str, float] = field(repr=False)
+    risk_raw: np.ndarray = field(repr=False)
+    area: np.ndarray | None = field(default=None, repr=False)
+    nesting_links: tuple[tuple[int, int, str], ...] = field(default=(), repr=False)
+
+    @property
+    def n(self) -> int:
+        """Number of practices."""
+        return len(self.codes)
+
+    def neighbours(self) -> list[list[int]]:
+        """Adjacency lists of the practice graph, sorted."""
+        adj: list[list[int]] = [[] for _ in range(self.n)]
+        for u, v in self.edges:
+            adj[u].append(int(v))
+            adj[v].append(int(u))
+        return [sorted(a) for a in adj]
+
+    def hub_cost(self, members: np.ndarray) -> tuple[float, int]:
+        """Cost of a hub and its best base (position). ``inf`` if no base is allowed."""
+        members = np.asarray(members, dtype=int)
+        bases = members[self.allowed[np.ix_(members, members)].all(axis=0)]
+        if bases.size == 0:
+            return float("inf"), -1
+        totals = self.cost[np.ix_(members, bases)].sum(axis=0)
+        j = int(np.argmin(totals))
+        excess = max(0.0, float(self.risk_coef[members].sum()))
+        return float(totals[j]) + self.risk_weight * excess, int(bases[j])
+
+    def plan_cost(self, hubs: list[np.ndarray]) -> float:
+        """Objective of a partition (list of member position arrays)."""
+        return float(sum(self.hub_cost(h)[0] for h in hubs))
+
+    def decompose(self, hubs: list[np.ndarray]) -> dict[str, dict[str, float]]:
+        """Each term's raw value, normalised value and weighted contribution."""
+        out: dict[str, dict[str, float]] = {}
+        bases = [self.hub_cost(h)[1] for h in hubs]
+        for t in LINEAR_TERMS:
+            raw = float(sum(self.terms[t][h, b].sum() for h, b in zip(hubs, bases)))
+            out[t] = self._entry(t, raw)
+        raw_risk = float(sum(max(0.0, self.risk_raw[h].sum()) for h in hubs))
+        out["risk"] = self._entry("risk", raw_risk)
+        return out
+
+    def _entry(self, term: str, raw: float) -> dict[str, float]:
+        norm = self.norms[term]
+        return {"raw": raw, "normalised": raw / norm, "weight": self.weights[term],
+                "contribution": self.weights[term] * raw / norm}
+
+    def hubs_of(self, plan: Plan) -> list[np.ndarray]:
+        """Member positions of each hub of a plan."""
+        index = {c: i for i, c in enumerate(self.codes)}
+        return [np.array(sorted(index[m] for m in members), dtype=int) for members in plan.members().values()]
+
+
+def growth_factors(region: Region, growth: dict[str, float]) -> np.ndarray:
+    """Per-practice factor: practice code beats ``pcn:``, ``lad:``, ``sub_icb:``, ``all``."""
+    p = region.atlas.practices.loc[list(region.codes)]
+    factors = np.ones(len(region.codes))
+    known_prefix = {"pcn": "pcn_code", "lad": "lad", "sub_icb": "sub_icb"}
+    rank = np.zeros(len(region.codes))
+    for key, factor in growth.items():
+        if key == "all":
+            hit, level = np.ones(len(p), bool), 1
+        elif ":" in key:
+            prefix, name = key.split(":", 1)
+            if prefix not in known_prefix:
+                raise InputError(f"growth key {key!r}: use all, lad:NAME, sub_icb:NAME, pcn:CODE or a practice code",
+                                 field=f"growth.{key}")
+            hit = (p[known_prefix[prefix]].astype(str).str.lower() == name.lower()).to_numpy()
+            if not hit.any():
+                raise InputError(f"growth key {key!r} matches no practice", field=f"growth.{key}")
+            level = 2
+        else:
+            if key not in region.index:
+                raise InputError(f"growth key {key!r} is not a practice code of this region", field=f"growth.{key}")
+            hit, level = (np.array(region.codes) == key), 3
+        take = hit & (rank <= level)
+        factors[take] = factor
+        rank[take] = level
+    return factors
+
+
+def nesting_links(n: int, edges: list[tuple[int, int]], area: np.ndarray,
+                  coords: np.ndarray) -> list[tuple[int, int, str]]:
+    """Join the pieces of each nesting area that the practice graph leaves apart.
+
+    Nesting asks every hub to stay inside one area, and contiguity asks it to
+    be connected; an area whose practices fall into several graph pieces (a
+    village practice whose territory touches only a neighbouring area's, say)
+    would make nesting impossible. Following the island policy of the
+    practice graph, each smaller piece is joined to the rest of its area by
+    the shortest site-to-site link between them, and the link is recorded.
+    """
+    import networkx as nx
+
+    from pcn_planner.geography.travel import haversine_km
+
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    links = []
+    for name in sorted(set(area)):
+        members = [i for i in range(n) if area[i] == name]
+        pieces = sorted((sorted(c) for c in nx.connected_components(graph.subgraph(members))),
+                        key=lambda c: (-len(c), c[0]))
+        main = list(pieces[0])
+        for piece in pieces[1:]:
+            km = haversine_km(coords[piece, 0][:, None], coords[piece, 1][:, None],
+                              coords[main, 0][None, :], coords[main, 1][None, :])
+            i, j = np.unravel_index(int(np.argmin(km)), km.shape)
+            u, v = sorted((piece[i], main[j]))
+            links.append((u, v, f"joins a piece of {name} cut off in the practice graph "
+                                f"({km[i, j]:.1f} km, site to site)"))
+            main += piece
+    return links
+
+
+def _positions(region: Region, codes: tuple[str, ...], what: str) -> list[int]:
+    index = region.index
+    unknown = [c for c in codes if c not in index]
+    if unknown:
+        raise InputError(f"{what} names unknown practice code(s) {', '.join(unknown)}", field=f"rules.{what}")
+    return [index[c] for c in codes]
+
+
+def _current_norm(term: np.ndarray, hubs: list[np.ndarray]) -> float:
+    return float(sum(term[np.ix_(h, h)].sum(axis=0).min() for h in hubs))
+
+
+def compile_problem(problem: Problem, region: Region, baseline: Plan | None = None) -> Instance:
+    """Turn a :class:`Problem` into an :class:`Instance` for the solvers.
+
+    Parameters
+    ----------
+    problem
+        The rules and weights.
+    region
+        From :func:`pcn_planner.geography.region.build_region`.
+    baseline
+        Plan for the disruption term and rule (default: the current PCNs).
+    """
+    n = len(region.codes)
+    practices = region.atlas.practices.loc[list(region.codes)]
+    current = Plan.current(practices)
+    baseline = baseline or current
+    grow = growth_factors(region, problem.growth)
+    population = region.population * grow
+
+    # raw per-term matrices, rows scaled by growth (patients grow with lists)
+    comm = region.practice_comm.loc[list(region.codes)]
+    terms: dict[str, np.ndarray] = {"travel": region.travel_cost * grow[:, None]}
+    placed = region.patients.sum(axis=1)
+    for kind in ("town", "lad", "catchment"):
+        names = {c: j for j, c in enumerate(region.community_names[kind])}
+        cols = np.array([names.get(v, -1) for v in comm[kind]])
+        table = region.community[kind]
+        inside = np.where(cols[None, :] >= 0, table[:, np.maximum(cols, 0)], 0.0)
+        terms[kind] = (placed[:, None] - inside) * grow[:, None]
+    long_trip = (region.travel.to_numpy() > problem.long_trip_minutes).astype(float)
+    terms["equity"] = (region.patients @ long_trip) * grow[:, None]
+    base_pcn = baseline.assignment.reindex(list(region.codes)).to_numpy()
+    moved = (base_pcn[:, None] != base_pcn[None, :])
+    terms["disruption"] = moved.astype(float)
+
+    risk = region.risk.table["risk"].reindex(list(region.codes)).to_numpy(float)
+    rbar = float(np.average(risk, weights=population))
+    risk_raw = population * (risk - problem.risk_tolerance * rbar)
+
+    hubs_now = [np.array(sorted(region.positions(m)), dtype=int) for m in current.members().values()]
+    fallback = {"travel": float(terms["travel"].sum()) / n, "town": float(population.sum()) / 100,
+                "lad": float(population.sum()) / 100, "catchment": float(population.sum()) / 100,
+                "equity": float(population.sum()) / 100, "disruption": float(n)}
+    norms = {}
+    for t in LINEAR_TERMS:
+        value = _current_norm(terms[t], hubs_now)
+        norms[t] = value if value > 0 else fallback[t]
+    risk_now = float(sum(max(0.0, risk_raw[h].sum()) for h in hubs_now))
+    norms["risk"] = risk_now if risk_now > 0 else float((population * risk).sum()) / 100
+    weights = problem.weights.as_dict()
+    cost = sum(weights[t] / norms[t] * terms[t] for t in LINEAR_TERMS)
+
+    allowed = np.ones((n, n), dtype=bool)
+    area = None
+    if problem.nest:
+        area = comm[problem.nest].astype(str).to_numpy()
+        allowed = area[:, None] == area[None, :]
+
+    index = region.index
+    together = [tuple(_positions(region, pair, "keep_together")) for pair in problem.keep_together]
+    if problem.colocated_together:
+        for _, group in practices.groupby(practices["postcode"].str.replace(" ", "").str.upper()):
+            codes = sorted(group.index)
+            together += [(index[codes[0]], index[c]) for c in codes[1:]]
+    apart = [tuple(_positions(region, pair, "keep_apart")) for pair in problem.keep_apart]
+    locked = tuple(np.array(sorted(_positions(region, g, "locked_hubs")), dtype=int) for g in problem.locked_hubs)
+
+    edge_list = sorted((index[u], index[v]) if index[u] < index[v] else (index[v], index[u])
+                       for u, v in region.graph.edges)
+    links: list[tuple[int, int, str]] = []
+    if area is not None:
+        coords = practices[["lat", "lon"]].to_numpy(float)
+        links = nesting_links(n, edge_list, area, coords)
+        edge_list = sorted(set(edge_list) | {(u, v) for u, v, _ in links})
+    edges = np.array(edge_list, dtype=int).reshape(-1, 2)
+    anchors = region.risk.table["anchor"].reindex(list(region.codes)).to_numpy(bool)
+    k_min, k_max = problem.k_range
+    return Instance(
+        problem=problem, codes=region.codes, population=population, cost=cost,
+        risk_coef=risk_raw, risk_weight=weights["risk"] / norms["risk"], allowed=allowed, anchors=anchors,
+        edges=edges, k_min=k_min, k_max=k_max, lower=float(problem.bounds.min), upper=float(problem.bounds.max),
+        keep_together=tuple(sorted(set(together))), keep_apart=tuple(sorted(set(apart))), locked=locked,
+        max_moved=problem.max_moved, moved=moved, require_anchor=problem.require_anchor,
+        terms=terms, norms=norms, weights=weights, risk_raw=risk_raw, area=area,
+        nesting_links=tuple(links),
+    )
+
+
+def decomposition_frame(instance: Instance, hubs: list[np.ndarray]) -> pd.DataFrame:
+    """The objective split by term, as a table."""
+    return pd.DataFrame(instance.decompose(hubs)).T

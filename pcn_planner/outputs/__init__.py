@@ -1,0 +1,1 @@
+"""Outputs: run folders, GIS exports, interactive maps and the options report."""

@@ -1,0 +1,1 @@
+"""Scoring: the scorecard, the metrics registry and the differences between plans."""
