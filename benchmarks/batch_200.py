@@ -93,7 +93,9 @@ class RssSampler:
 
 
 def main() -> None:
-    from pcn_planner.batch.run import load_results, run_batch, write_batch_summary
+    from pcn_planner.batch.run import run_batch
+    from pcn_planner.batch.store import load_results
+    from pcn_planner.batch.summary import write_batch_summary
     from pcn_planner.batch.scenarios import load_scenarios
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -59,7 +59,8 @@ def _pct(v: float | None) -> str:
 
 
 def main() -> None:
-    from pcn_planner.batch.run import load_results, run_batch
+    from pcn_planner.batch.run import run_batch
+    from pcn_planner.batch.store import load_results
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--practices", type=int, default=6200)

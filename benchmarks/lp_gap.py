@@ -34,7 +34,9 @@ def root_lp(inst, capacity: bool, rounds: int = 40):
     import numpy as np
 
     from pcn_planner.model.instance import LINEAR_TERMS
-    from solvers.compact import CAPACITY_CUTS_PER_ROUND, _Model, _RootLP, candidate_pairs
+    from solvers.compact.driver import CAPACITY_CUTS_PER_ROUND
+    from solvers.compact.model import CompactModel as _Model, candidate_pairs
+    from solvers.compact.root import RootLP as _RootLP
 
     mask, _ = candidate_pairs(inst)
     model = _Model(inst, mask)

@@ -30,9 +30,9 @@ optimize = optimise
 
 #: Names loaded on first use from the layers above the engine (maps, reports, batch).
 _LAZY = {
-    "compare_plans": ".outputs.maps.compare", "write_comparison": ".outputs.maps.compare",
+    "compare_plans": ".scoring.differences", "write_comparison": ".outputs.maps.compare",
     "plan_map": ".outputs.maps.plan_map", "write_report": ".outputs.report", "run_batch": ".batch.run",
-    "load_results": ".batch.run", "summarise_batch": ".batch.summary", "write_batch_summary": ".batch.summary",
+    "load_results": ".batch.store", "summarise_batch": ".batch.summary", "write_batch_summary": ".batch.summary",
     "load_scenarios": ".batch.scenarios",
 }
 

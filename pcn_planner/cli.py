@@ -7,14 +7,16 @@ exit with status 2; there is no traceback for them.
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from pcn_planner.core.version import __version__
 from pcn_planner.core.errors import InfeasibleError, InputError
+from pcn_planner.model.problem import SOLVERS, WEIGHT_TERMS
 
-Handler = Callable[[argparse.Namespace], int]
+log = logging.getLogger("pcn_planner.cli")
 
 
 def _data_build(args: argparse.Namespace) -> int:
@@ -54,17 +56,23 @@ def _load_region(args: argparse.Namespace):
         warnings.simplefilter("always", GeographyWarning)
         region = build_region(args.data, min_share=args.min_share, travel_matrix=args.travel_matrix,
                               risk_override=args.risk)
-    for w in caught:
+    for w in caught:  # geography notes are for --verbose; any other warning is passed on as it came
         if issubclass(w.category, GeographyWarning):
-            print(f"note: {w.message}", file=sys.stderr)
+            log.info("note: %s", w.message)
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return region
 
 
 def _read_plan(region, spec: str):
+    """A plan from 'current' (today's PCNs), a plan CSV, or a run folder (its plan.csv)."""
     from pcn_planner.model.plan import Plan, read_plan_csv
+    from pcn_planner.outputs.run import is_run_folder
 
     if spec == "current":
         return Plan.current(region.atlas.practices)
+    if is_run_folder(spec):
+        return read_plan_csv(Path(spec) / "plan.csv", region.codes, name=Path(spec).name)
     return read_plan_csv(spec, region.codes)
 
 
@@ -150,13 +158,11 @@ def _optimise(args: argparse.Namespace) -> int:
         changes["bounds"] = {k: v for k, v in (("min", args.min), ("max", args.max)) if v is not None}
     if args.weights:
         if args.weights.strip() in ("travel-only", "travel_only"):
-            changes["weights"] = {t: 0.0 for t in ("town", "lad", "catchment", "risk", "disruption", "equity")}
-            changes["weights"]["travel"] = 1.0
+            changes["weights"] = {t: 0.0 for t in WEIGHT_TERMS} | {"travel": 1.0}
         else:
             weights = _parse_weights(args.weights)
             if args.only_weights:
-                weights = {**{t: 0.0 for t in ("travel", "town", "lad", "catchment", "risk", "disruption",
-                                               "equity")}, **weights}
+                weights = {**{t: 0.0 for t in WEIGHT_TERMS}, **weights}
             changes["weights"] = weights
     for name in ("nest", "solver", "time_limit", "seed", "gap"):
         value = getattr(args, name)
@@ -228,52 +234,72 @@ class _Progress:
 
 
 def _plan_source(region, spec: str):
-    """A plan from 'current', a plan CSV or a run directory; with its gap if the run has one."""
-    import json
-
+    """A plan from 'current', a plan CSV or a run folder; with its gap if the run has one."""
     from pcn_planner.model.plan import read_plan_csv
+    from pcn_planner.outputs.run import Run, is_run_folder
 
-    path = Path(spec)
-    if spec != "current" and path.is_dir():
-        plan = read_plan_csv(path / "plan.csv", region.codes, name=path.name)
-        summary = path / "plan_summary.json"
-        gap = json.loads(summary.read_text()).get("gap") if summary.is_file() else None
-        return plan, gap
-    plan = _read_plan(region, spec)
-    return plan, None
+    if spec != "current" and is_run_folder(spec):
+        run = Run.read(spec)
+        return read_plan_csv(run.path / "plan.csv", region.codes, name=run.name), run.gap
+    return _read_plan(region, spec), None
+
+
+_REGION_FLAGS = ("data", "min_share", "travel_matrix", "risk", "min", "max")
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from pcn_planner.outputs.maps.compare import compare_plans, write_comparison
     from pcn_planner.model.problem import Bounds
+    from pcn_planner.outputs.maps.compare import write_comparison
+    from pcn_planner.outputs.run import Run, is_run_folder
+    from pcn_planner.scoring.differences import compare_scorecards
+    from pcn_planner.scoring.scorecard import score_plan
 
-    region = _load_region(args)
-    (plan_a, gap_a), (plan_b, gap_b) = (_plan_source(region, s) for s in (args.plan_a, args.plan_b))
-    names = tuple(args.names) if args.names else (
-        "current" if args.plan_a == "current" else Path(args.plan_a).stem if not Path(args.plan_a).is_dir()
-        else Path(args.plan_a).name,
-        "current" if args.plan_b == "current" else Path(args.plan_b).stem if not Path(args.plan_b).is_dir()
-        else Path(args.plan_b).name)
+    specs = (args.plan_a, args.plan_b)
+    runs = {s: Run.read(s) for s in specs if s != "current" and is_run_folder(s)}
+    given = [f"--{f.replace('_', '-')}" for f in _REGION_FLAGS if getattr(args, f) != _DEFAULTS.get(f)]
+    if len(runs) == 2 and given:
+        raise InputError(f"{', '.join(given)} cannot apply here: run folders are scored with the inputs they "
+                         "recorded (see their manifest.json); these options are for plan files and 'current'",
+                         field=given[0].lstrip("-"))
+    cache: dict = {}
+    cards, gaps = [], []
+    region = None
+    for spec in specs:
+        if spec in runs:
+            cards.append(runs[spec].scorecard(cache=cache))
+            gaps.append(runs[spec].gap)
+        else:
+            region = region or _load_region(args)
+            plan = _read_plan(region, spec)
+            bounds = Bounds(args.min or 30_000, args.max or 70_000)
+            cards.append(score_plan(region, plan, bounds=bounds))
+            gaps.append(None)
+    names = tuple(args.names) if args.names else tuple(
+        "current" if s == "current" else Path(s).name if Path(s).is_dir() else Path(s).stem for s in specs)
     if len(names) != 2:
         raise InputError("--names takes exactly two names", field="names")
-    comparison = compare_plans(region, plan_a, plan_b, names=names,
-                               bounds=Bounds(args.min or 30_000, args.max or 70_000))
+    comparison = compare_scorecards(cards[0], cards[1], names=names)
     out = args.out or Path("outputs") / f"compare-{names[0]}-vs-{names[1]}"
-    write_comparison(comparison, out, gap_a=gap_a, gap_b=gap_b)
-    print(comparison.summary.round(3).to_string())
-    print(f"\n{len(comparison.moved)} practices change hub; {len(comparison.pairs_broken)} pairs of practices "
+    write_comparison(comparison, out, gap_a=gaps[0], gap_b=gaps[1])
+    print(comparison.summary_table().to_string())
+    for card, name in zip(cards, names):
+        verdict = "; ".join(card.problems) if card.problems else "every rule kept"
+        print(f"\n{name}: {card.summary['hubs'] - card.summary['non_contiguous_hubs']}/{card.summary['hubs']} "
+              f"contiguous; {verdict}")
+        for a, b, why in card.added_links.itertuples(index=False):
+            print(f"  added link {a}-{b}: {why}")
+    print(f"\n{len(comparison.moved)} practices have moved; {len(comparison.pairs_broken)} pairs of practices "
           f"together in {names[0]} are apart in {names[1]}")
     print(f"wrote {out}/ (compare.html, difference.html, moved.csv, pairs_broken.csv, summary.csv)")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from pcn_planner.outputs.report.pages import write_report
+    from pcn_planner.outputs.report import write_report
 
-    region = _load_region(args)
-    index = write_report([Path(d) for d in args.runs], args.out, region=region, names=args.name or None)
+    index = write_report([Path(d) for d in args.runs], args.out, names=args.name or None)
     print(f"wrote the options report: {index} (one page per option, options.xlsx, maps as HTML and PNG, "
-          "plans as CSV, GeoPackage and GeoJSON)")
+          "plans as CSV, GeoPackage and GeoJSON); each option scored with its own run's recorded inputs")
     return 0
 
 
@@ -288,11 +314,15 @@ def _batch_run(args: argparse.Namespace) -> int:
 
 
 def _batch_summary(args: argparse.Namespace) -> int:
-    from pcn_planner.batch.run import write_batch_summary
+    from pcn_planner.batch.summary import write_batch_summary
 
     page = write_batch_summary(args.out)
     print(f"wrote the batch summary: {page}")
     return 0
+
+
+#: Defaults of the region options, to tell which ones a user set.
+_DEFAULTS = {"data": None, "min_share": 0.2, "travel_matrix": None, "risk": None, "min": None, "max": None}
 
 
 def _region_options(parser: argparse.ArgumentParser) -> None:
@@ -314,10 +344,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"pcn-planner {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
+    # every command takes the same two output options
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("-v", "--verbose", action="count", default=0,
+                        help="say more: notes (-v) or every engine step (-vv), on stderr")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no notes, only errors")
 
     data = verbs.add_parser("data", help="build the atlas tables from raw public files")
     data_verbs = data.add_subparsers(dest="action", required=True, metavar="ACTION")
-    build = data_verbs.add_parser("build", help="read raw NHS/ONS files and write data/")
+    build = data_verbs.add_parser("build", parents=[common], help="read raw NHS/ONS files and write data/")
     build.add_argument("--raw", type=Path, default=None,
                        help="raw data folder (default: ../shared/data/raw from the repository root)")
     build.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
@@ -328,11 +363,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     atlas = verbs.add_parser("atlas", help="look at the atlas")
     atlas_verbs = atlas.add_subparsers(dest="action", required=True, metavar="ACTION")
-    summary = atlas_verbs.add_parser("summary", help="practices, patients, PCNs and sub-ICBs")
+    summary = atlas_verbs.add_parser("summary", parents=[common], help="practices, patients, PCNs and sub-ICBs")
     summary.add_argument("--data", type=Path, default=None, help="atlas folder (default: embedded SSOT data)")
     summary.set_defaults(handler=_atlas_summary)
 
-    evaluate = verbs.add_parser("evaluate", help="score a plan and write a run directory with its map")
+    evaluate = verbs.add_parser("evaluate", parents=[common], help="score a plan and write a run directory with its map")
     evaluate.add_argument("--plan", default="current",
                           help="'current' (today's PCNs) or a plan CSV with columns practice_code,hub_id")
     evaluate.add_argument("--baseline", default=None, help="plan to measure disruption against (default: current)")
@@ -340,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     _region_options(evaluate)
     evaluate.set_defaults(handler=_evaluate)
 
-    opt = verbs.add_parser("optimise", aliases=["optimize"],
+    opt = verbs.add_parser("optimise", parents=[common], aliases=["optimize"],
                            help="find the best K contiguous in-band hubs, with a certified gap")
     opt.add_argument("--hubs", "-k", default=None, help="number of hubs K, or a range like 22-26 (default 23)")
     opt.add_argument("--problem", type=Path, default=None, help="problem file (TOML or YAML) with rules and weights")
@@ -352,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--max-moved", type=int, default=None, help="at most N practices leave their baseline PCN")
     opt.add_argument("--time-limit", type=float, default=None, help="seconds (default 30)")
     opt.add_argument("--gap", type=float, default=None, help="stop at this relative gap (default 0.01)")
-    opt.add_argument("--solver", choices=["highs", "cbc"], default=None, help="MIP solver (default highs)")
+    opt.add_argument("--solver", choices=SOLVERS, default=None, help="MIP solver (default highs)")
     opt.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
     opt.add_argument("--alternatives", type=int, default=0, help="also find N further distinct plans")
     opt.add_argument("--baseline", default=None, help="plan for disruption (default: current PCNs)")
@@ -360,11 +395,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="warm start: 'current', a plan CSV or a run directory to start the search from "
                           "(repaired into band if needed; repeatable)")
     opt.add_argument("--out", type=Path, default=None, help="run directory (default: outputs/optimise-K<k>)")
-    opt.add_argument("--quiet", action="store_true", help="no progress bar")
     _region_options(opt)
     opt.set_defaults(handler=_optimise)
 
-    cmp_ = verbs.add_parser("compare", help="two plans side by side, with the practices that change hub")
+    cmp_ = verbs.add_parser("compare", parents=[common], help="two plans side by side, with the practices that change hub")
     cmp_.add_argument("plan_a", help="'current', a plan CSV or a run directory")
     cmp_.add_argument("plan_b", help="'current', a plan CSV or a run directory")
     cmp_.add_argument("--names", nargs=2, default=None, metavar=("A", "B"), help="names for the two plans")
@@ -372,34 +406,49 @@ def build_parser() -> argparse.ArgumentParser:
     _region_options(cmp_)
     cmp_.set_defaults(handler=_compare)
 
-    rep = verbs.add_parser("report", help="an options report (HTML pages, Excel, maps) from run directories")
+    rep = verbs.add_parser("report", parents=[common], help="an options report (HTML pages, Excel, maps) from run directories")
     rep.add_argument("runs", nargs="+", help="run directories written by evaluate or optimise")
     rep.add_argument("--out", type=Path, default=Path("outputs") / "report", help="output folder (default: outputs/report)")
     rep.add_argument("--name", action="append", default=None, help="a name per run, in order (repeat the option)")
-    _region_options(rep)
     rep.set_defaults(handler=_report)
 
     batch = verbs.add_parser("batch", help="sensitivity runs over many scenarios (local pool or a Dask cluster)")
     batch_verbs = batch.add_subparsers(dest="action", required=True, metavar="ACTION")
-    brun = batch_verbs.add_parser("run", help="run every unfinished scenario of a YAML/TOML scenario file")
+    brun = batch_verbs.add_parser("run", parents=[common], help="run every unfinished scenario of a YAML/TOML scenario file")
     brun.add_argument("scenarios", type=Path, help="scenario file (YAML or TOML)")
     brun.add_argument("--out", type=Path, required=True, help="batch folder; results.sqlite is resumed there")
     brun.add_argument("--scheduler", default=None,
                       help="Dask scheduler address, e.g. tcp://host:8786 (default: $PCN_PLANNER_SCHEDULER, "
                            "else a local cluster)")
     brun.add_argument("--workers", type=int, default=None, help="local worker processes (default 2)")
-    brun.add_argument("--quiet", action="store_true", help="no progress bar")
     brun.set_defaults(handler=_batch_run)
-    bsum = batch_verbs.add_parser("summary", help="co-assignment, Pareto front, bands and infeasible scenarios")
+    bsum = batch_verbs.add_parser("summary", parents=[common], help="co-assignment, Pareto front, bands and infeasible scenarios")
     bsum.add_argument("out", type=Path, help="batch folder written by 'batch run'")
     bsum.set_defaults(handler=_batch_summary)
     return parser
+
+
+def configure_logging(verbosity: int) -> None:
+    """Send the library's log records to stderr: warnings by default, notes with -v, detail with -vv.
+
+    Only the ``pcn_planner`` and ``solvers`` loggers are configured, so that a
+    program embedding the CLI keeps its own logging set-up.
+    """
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in ("pcn_planner", "solvers"):
+        logger = logging.getLogger(name)
+        logger.handlers[:] = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    configure_logging(-1 if getattr(args, "quiet", False) else getattr(args, "verbose", 0))
     if getattr(args, "icb", None) == "all":
         args.icb = None
     try:

@@ -10,8 +10,8 @@ lazily, so that ``solvers`` may import the domain without a cycle.
 from __future__ import annotations
 
 import hashlib
+import math
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,11 +23,11 @@ import pandas as pd
 from pcn_planner.data.atlas import Atlas
 from pcn_planner.core.errors import InfeasibleError
 from pcn_planner.model.feasibility import explain_or_raise
-from pcn_planner.model.instance import Instance, compile_problem
+from pcn_planner.model.instance import Instance, compile_problem, moved_from
 from pcn_planner.model.plan import Plan
 from pcn_planner.model.problem import Problem
 from pcn_planner.geography.region import Region, build_region
-from pcn_planner.scoring.scorecard import Scorecard, score_plan
+from pcn_planner.scoring.scorecard import Scorecard, score_instance
 
 if TYPE_CHECKING:
     from solvers.columns import ColumnPool
@@ -126,14 +126,13 @@ class Result:
         from pcn_planner.outputs.run import run_manifest, write_run
 
         out = Path(out)
-        params = {"problem": self.problem.to_dict()}
-        write_run(out, self.scorecard, run_manifest(self.scorecard, command=command, parameters=params,
-                                                    solve=self.solve_info(), wall_seconds=self.wall_seconds))
+        write_run(out, self.scorecard, run_manifest(self.scorecard, command=command, solve=self.solve_info(),
+                                                    wall_seconds=self.wall_seconds))
         for i, alt in enumerate(self.alternatives, start=1):
             info = {**self.solve_info(), "objective": alt.objective, "gap": alt.gap, "objective_terms": None,
                     "alternative": i}
             write_run(out / "alternatives" / f"alt{i}", alt.scorecard,
-                      run_manifest(alt.scorecard, command=command, parameters=params, solve=info))
+                      run_manifest(alt.scorecard, command=command, solve=info))
         return out
 
     def _repr_html_(self) -> str:
@@ -155,9 +154,13 @@ class Result:
 
 
 def name_hubs(region: Region, hubs: list[np.ndarray], inst: Instance, name: str) -> Plan:
-    """Number hubs north to south (by base site) and label them by base town and practice."""
+    """Number hubs north to south (by base site) and label them by base town and base practice.
+
+    The base is the plan's :meth:`Instance.bases`, the same site the
+    scorecard, the map's popups and the report show.
+    """
     practices = region.atlas.practices
-    bases = [inst.hub_cost(h)[1] for h in hubs]
+    bases = inst.bases(hubs)
     order = sorted(range(len(hubs)), key=lambda j: (-float(practices.at[inst.codes[bases[j]], "lat"]),
                                                     inst.codes[bases[j]]))
     width = max(2, len(str(len(hubs))))
@@ -171,22 +174,6 @@ def name_hubs(region: Region, hubs: list[np.ndarray], inst: Instance, name: str)
             mapping[inst.codes[int(i)]] = hub_id
     # The plan knows its region and bounds, so that it shows as a map in Jupyter.
     return Plan.from_mapping(mapping, name=name, labels=labels).on(region, bounds=inst.problem.bounds)
-
-
-def with_nesting_links(region: Region, inst: Instance) -> Region:
-    """The region with the instance's nesting links in its graph (``edge_kind="nesting"``).
-
-    Plans made under nesting are contiguous in the graph the solver used, which
-    joins cut-off pieces of a nesting area; the scorecard must judge them on it.
-    """
-    if not inst.nesting_links:
-        return region
-    graph = region.graph.copy()
-    for u, v, reason in inst.nesting_links:
-        a, b = inst.codes[u], inst.codes[v]
-        if not graph.has_edge(a, b):
-            graph.add_edge(a, b, edge_kind="nesting", kinds=("nesting",), reason=reason)
-    return replace(region, graph=graph)
 
 
 def _warm_hubs(inst: Instance, plans: Plan | Sequence[Plan]) -> list[list[np.ndarray]]:
@@ -205,9 +192,7 @@ def _plan_hash(inst: Instance, hubs: list[np.ndarray]) -> str:
 def _region(atlas: Atlas | Region | str | Path | None) -> Region:
     if isinstance(atlas, Region):
         return atlas
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return build_region(atlas)
+    return build_region(atlas)
 
 
 def optimise(
@@ -295,6 +280,10 @@ def optimise(
 
     candidates = [(h, inst.plan_cost(h)) for h in (heur.hubs, exact.hubs) if h is not None]
     if not candidates:
+        if problem.max_moved is not None:
+            why = explain_max_moved(problem, region, baseline, log=say)
+            if why:
+                raise InfeasibleError(why)
         if exact.status == "infeasible":
             raise InfeasibleError(
                 "no plan satisfies every rule: the solver proved it. "
@@ -311,10 +300,8 @@ def optimise(
         "proof" if gap is not None and gap <= 1e-9 else ("gap" if gap is not None and gap <= problem.gap
                                                           else exact.stopped_by))
 
-    growth = inst.population
-    region = with_nesting_links(region, inst)
     plan = name_hubs(region, hubs, inst, name=f"K={len(hubs)} optimised")
-    card = score_plan(region, plan, bounds=problem.bounds, baseline=baseline, population=growth)
+    card = score_instance(region, inst, plan)
     if not card.feasible:  # never ship a plan that breaks a rule silently
         raise RuntimeError(f"internal error: optimised plan breaks rules: {card.problems}")
 
@@ -325,10 +312,12 @@ def optimise(
         for k, alt_hubs in enumerate(next_best_plans(inst, heur.pool, hubs, alternatives, solver=problem.solver,
                                                      time_limit=max(5.0, problem.time_limit / 3), log=say), 1):
             alt_plan = name_hubs(region, alt_hubs, inst, name=f"K={len(alt_hubs)} alternative {k}")
-            alt_card = score_plan(region, alt_plan, bounds=problem.bounds, baseline=baseline, population=growth)
+            alt_card = score_instance(region, inst, alt_plan)
             alt_obj = inst.plan_cost(alt_hubs)
             alt_gap = None if bound is None else (alt_obj - bound) / abs(alt_obj)
-            alts.append(Alternative(alt_plan, alt_card, alt_obj, alt_gap, len(alt_plan.moved_from(plan))))
+            best_hub = plan.assignment.reindex(list(inst.codes)).to_numpy()
+            differ = moved_from(best_hub, alt_hubs, inst.bases(alt_hubs))
+            alts.append(Alternative(alt_plan, alt_card, alt_obj, alt_gap, len(differ)))
 
     return Result(
         plan=plan, scorecard=card, problem=problem, objective=objective, bound=bound, gap=gap,
@@ -341,6 +330,40 @@ def optimise(
                  "columns": len(heur.pool) if heur.pool is not None else None, "cuts_added": exact.cuts_added,
                  "fixed_by_reduced_cost": exact.fixed_by_reduced_cost, "nodes": exact.nodes},
     )
+
+
+def explain_max_moved(problem: Problem, region: Region, baseline: Plan | None = None, *,
+                      log: Log | None = None) -> str | None:
+    """Why the moved-practices rule cannot hold, with the smallest limit that works, or ``None``.
+
+    Solves the same problem without the limit and with only the disruption
+    term in the objective: its optimum is the fewest practices any plan
+    keeping every other rule must move (the count :meth:`Instance.moved_positions`
+    defines). Returns ``None`` when that minimum is within the limit, or when
+    no plan keeps the other rules either (then another rule is to blame).
+    """
+    assert problem.max_moved is not None
+    only_moves = {t: 0.0 for t in problem.weights.as_dict()} | {"disruption": 1.0}
+    relaxed = problem.with_(max_moved=None, weights=only_moves, gap=0.0)
+    try:
+        result = optimise(relaxed, region, baseline=baseline, log=log)
+    except InfeasibleError:
+        return None
+    hubs = [region.positions(m) for m in result.plan.members().values()]
+    inst = compile_problem(relaxed, region, baseline)
+    fewest = len(inst.moved_positions(hubs))
+    if fewest <= problem.max_moved:
+        return None
+    proven = result.bound is not None and result.bound * inst.norms["disruption"] > fewest - 1 + 1e-6
+    rule = "the moved-practices rule (--max-moved, rules.max_moved)"
+    if proven:
+        return (f"{rule} cannot hold: at most {problem.max_moved} practices may leave their baseline PCN, but "
+                f"every plan that keeps the other rules moves at least {fewest}. The smallest limit that works "
+                f"is {fewest} (--max-moved {fewest}).")
+    low = max(problem.max_moved + 1, math.ceil((result.bound or 0.0) * inst.norms["disruption"] - 1e-6))
+    return (f"{rule} could not be met: at most {problem.max_moved} practices may leave their baseline PCN; "
+            f"the best plan found keeping the other rules moves {fewest}, and no plan moves fewer than {low}. "
+            f"A limit of {fewest} works (--max-moved {fewest}); give it more time to find the exact smallest.")
 
 
 def objective_table(result: Result) -> pd.DataFrame:

@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from pcn_planner.geography.region import Region
+from pcn_planner.geography.region import Region, RegionInputs
 from pcn_planner.geography.risk import RiskParams, RiskResult
 
 CODES = ("A", "B", "C", "D")
@@ -81,7 +81,8 @@ def tiny_region() -> Region:
     return Region(
         atlas=atlas, graph=graph, territory=pd.DataFrame(), travel_model=None, calibration=None,
         travel=travel, travel_source="test", catchment=pd.DataFrame(), lsoa_comm=comm_lsoa,
-        practice_comm=comm_practice, risk=risk, min_share=0.2, codes=CODES,
+        practice_comm=comm_practice, risk=risk, min_share=0.2,
+        inputs=RegionInputs(atlas_path="<tiny>", atlas_sha256="tiny"), codes=CODES,
         population=practices["list_size"].to_numpy(float), patients=patients,
         travel_cost=patients @ travel.to_numpy(), community=community, community_names=names,
     )

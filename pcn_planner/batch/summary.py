@@ -43,10 +43,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pcn_planner.core.version import __version__
+from pcn_planner.batch.scenarios import value_label
+from pcn_planner.batch.store import STORE_NAME, ResultStore
 from pcn_planner.core.errors import InputError
 from pcn_planner.core.files import atomic_write_text, staged_directory
-from pcn_planner.batch.scenarios import value_label
+from pcn_planner.core.version import __version__
 
 __all__ = ["BAND_METRICS", "pareto_flags", "summarise_batch", "write_batch_summary"]
 
@@ -200,8 +201,6 @@ def summarise_batch(out_dir: str | Path, *, top: int = 25) -> dict[str, pd.DataF
         flag), ``bands`` (per swept parameter value), ``infeasible`` and ``errors``.
         Co-assignment and stability cover the region with the most plans.
     """
-    from pcn_planner.batch.run import ResultStore, STORE_NAME
-
     path = Path(out_dir) / STORE_NAME
     if not path.is_file():
         raise InputError(f"no {STORE_NAME} here: not a batch output folder (run 'batch run' first)",

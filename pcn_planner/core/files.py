@@ -10,7 +10,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -69,12 +69,3 @@ def sha256_file(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def sha256_files(paths: Iterable[str | Path], root: str | Path) -> dict[str, str]:
-    """Map each path (relative to ``root``, POSIX style) to its SHA-256, sorted."""
-    root = Path(root)
-    return {
-        Path(p).resolve().relative_to(root.resolve()).as_posix(): sha256_file(p)
-        for p in sorted(Path(p) for p in paths)
-    }

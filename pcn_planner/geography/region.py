@@ -9,18 +9,59 @@ the solvers share. Build it once per atlas; scoring a plan is then cheap.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
+from pcn_planner.core.files import sha256_file
 from pcn_planner.data.atlas import Atlas, load_atlas
 from pcn_planner.geography.communities import COMMUNITY_KINDS, acute_catchment, lsoa_communities, patients_by_community, practice_communities
-from pcn_planner.geography.graph import practice_graph, territories
+from pcn_planner.geography.graph import practice_graph
 from pcn_planner.geography.risk import RiskResult, read_risk_override_csv, risk_index
+from pcn_planner.geography.territories import territories
 from pcn_planner.geography.travel import CalibrationReport, TravelModel, calibrate_on_atlas, read_travel_matrix_csv
+
+
+@dataclass(frozen=True)
+class RegionInputs:
+    """Every input that shaped a region's scores, so that a run can rebuild exactly the same region.
+
+    Attributes
+    ----------
+    atlas_path, atlas_sha256
+        The atlas folder and the hash of its tables.
+    min_share
+        Territory threshold (see :func:`~pcn_planner.geography.territories.territories`).
+    travel_matrix, travel_matrix_sha256
+        A user travel matrix file and its hash, or ``None``. A matrix given as a
+        table in Python has no path (``"<table>"``) and cannot be re-read.
+    risk_file, risk_file_sha256
+        A user risk file and its hash, or ``None`` (``"<table>"`` when given in Python).
+    calibration_seed
+        Seed of the travel model's held-out split.
+    """
+
+    atlas_path: str
+    atlas_sha256: str
+    min_share: float = 0.2
+    travel_matrix: str | None = None
+    travel_matrix_sha256: str | None = None
+    risk_file: str | None = None
+    risk_file_sha256: str | None = None
+    calibration_seed: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        """Plain data for a run manifest."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, object]) -> RegionInputs:
+        """Read back :meth:`to_dict` (unknown keys are ignored, so older manifests still load)."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,7 +79,7 @@ class Region:
     graph
         Practice graph (nodes: practice codes; ``edge_kind`` on edges).
     territory
-        LSOA ownership table from :func:`pcn_planner.geography.graph.territories`.
+        LSOA ownership table from :func:`pcn_planner.geography.territories.territories`.
     travel_model, calibration
         The calibrated car model and its held-out error.
     travel
@@ -75,6 +116,7 @@ class Region:
     practice_comm: pd.DataFrame
     risk: RiskResult
     min_share: float
+    inputs: RegionInputs
     codes: tuple[str, ...] = field(repr=False)
     population: np.ndarray = field(repr=False)
     patients: np.ndarray = field(repr=False)
@@ -96,6 +138,22 @@ class Region:
         g = self.graph
         return (f"<Region {len(self.codes)} practices, {int(self.population.sum()):,} patients, "
                 f"{g.number_of_edges()} graph edges, travel from {self.travel_source}>")
+
+
+#: The path recorded for an input given as a table in Python rather than as a file.
+TABLE = "<table>"
+
+
+def frame_sha256(frame: pd.DataFrame) -> str:
+    """SHA-256 of a table's contents (as sorted CSV), to record an input given in Python."""
+    import hashlib
+
+    text = frame.sort_index(axis=0).sort_index(axis=1).to_csv(lineterminator="\n")
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _file_hash(path: str | Path) -> str | None:
+    return sha256_file(path) if Path(path).is_file() else None
 
 
 def build_region(
@@ -166,11 +224,14 @@ def build_region(
     travel = model.matrix(origins, practices[["practice_code", "lat", "lon"]].reset_index(drop=True),
                           origin_id="lsoa11cd", dest_id="practice_code")
     source = "model"
+    matrix_path = matrix_hash = None
     if travel_matrix is not None:
         if isinstance(travel_matrix, pd.DataFrame):
             given = travel_matrix
             source = "user matrix"
+            matrix_path, matrix_hash = TABLE, frame_sha256(travel_matrix)
         else:
+            matrix_path, matrix_hash = str(Path(travel_matrix).resolve()), _file_hash(travel_matrix)
             given = read_travel_matrix_csv(travel_matrix, known_origins=set(atlas.lsoas.index),
                                            known_destinations=set(codes))
             source = str(travel_matrix)
@@ -181,8 +242,12 @@ def build_region(
     practice_comm = practice_communities(atlas, lsoa_comm)
 
     override = risk_override
+    risk_path = risk_hash = None
     if isinstance(risk_override, (str, Path)):
         override = read_risk_override_csv(risk_override, list(codes))
+        risk_path, risk_hash = str(Path(risk_override).resolve()), _file_hash(risk_override)
+    elif risk_override is not None:
+        risk_path, risk_hash = TABLE, frame_sha256(pd.DataFrame(risk_override))
     risk = risk_index(practices, override=override)
 
     dense = (atlas.patients.pivot_table(index="practice_code", columns="lsoa11cd", values="patients",
@@ -200,7 +265,12 @@ def build_region(
     return Region(
         atlas=atlas, graph=graph, territory=territory, travel_model=model, calibration=calibration,
         travel=travel, travel_source=source, catchment=catchment, lsoa_comm=lsoa_comm,
-        practice_comm=practice_comm, risk=risk, min_share=min_share, codes=codes,
+        practice_comm=practice_comm, risk=risk, min_share=min_share,
+        inputs=RegionInputs(atlas_path=str(Path(atlas.path).resolve()), atlas_sha256=atlas.data_hash,
+                            min_share=float(min_share), travel_matrix=matrix_path,
+                            travel_matrix_sha256=matrix_hash, risk_file=risk_path, risk_file_sha256=risk_hash,
+                            calibration_seed=int(seed)),
+        codes=codes,
         population=practices["list_size"].to_numpy(dtype=float), patients=patients,
         travel_cost=travel_cost, community=community, community_names=names,
     )

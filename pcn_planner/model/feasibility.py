@@ -13,14 +13,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-import networkx as nx
 import numpy as np
 import pandas as pd
 
 from pcn_planner.core.errors import InfeasibleError
+from pcn_planner.core.pieces import connected_pieces
+from pcn_planner.model import rules
 from pcn_planner.model.instance import Instance
-
-AREA_WORDS = {"sub_icb": "sub-ICB location", "lad": "local authority district", None: "region"}
+from pcn_planner.model.rules import AREA_WORDS
 
 
 @dataclass(frozen=True)
@@ -73,14 +73,11 @@ def check_feasibility(inst: Instance, names: dict[str, str] | None = None) -> Fe
         problems.append(f"practice {label(i)} alone has {_fmt(inst.population[i])} patients, more than the "
                         f"largest hub allowed ({_fmt(hi)}); raise the maximum or split the practice")
 
-    graph = nx.Graph()
-    graph.add_nodes_from(range(inst.n))
-    graph.add_edges_from(map(tuple, inst.edges))
     areas = inst.area if inst.area is not None else np.array(["whole region"] * inst.n)
     rows = []
     for area in sorted(set(areas)):
         members = [i for i in range(inst.n) if areas[i] == area]
-        pieces = sorted((sorted(c) for c in nx.connected_components(graph.subgraph(members))), key=lambda c: c[0])
+        pieces = sorted(connected_pieces(members, inst.adjacency), key=lambda c: c[0])
         for piece in pieces:
             pop = float(inst.population[piece].sum())
             k_low, k_high = math.ceil(pop / hi - 1e-9), math.floor(pop / lo + 1e-9)
@@ -140,22 +137,16 @@ def _rule_conflicts(inst: Instance, label) -> list[str]:
             out.append(f"{label(p)} and {label(q)} must share a hub but lie in different nesting areas")
     seen: dict[int, int] = {}
     for g, group in enumerate(inst.locked):
-        pop = float(inst.population[group].sum())
         names = ", ".join(label(i) for i in group[:3]) + (" ..." if len(group) > 3 else "")
-        if not inst.lower <= pop <= inst.upper:
-            out.append(f"locked hub [{names}] has {_fmt(pop)} patients, outside {_fmt(inst.lower)}-{_fmt(inst.upper)}")
-        sub = nx.Graph()
-        sub.add_nodes_from(group.tolist())
-        sub.add_edges_from((u, v) for u, v in inst.edges if u in set(group) and v in set(group))
-        if not nx.is_connected(sub):
-            out.append(f"locked hub [{names}] is not contiguous in the practice graph")
+        members = np.asarray(group, dtype=int)
+        # a locked hub is a hub of every plan, so each per-hub rule must hold for it as given
+        for rule in (rules.BAND, rules.CONTIGUITY, rules.NESTING, rules.ANCHOR, rules.KEEP_APART):
+            if rule.applies(inst) and (why := rule.breach(inst, members)) is not None:
+                out.append(f"locked hub [{names}] {why} ({rule.title})")
         for i in group:
             if i in seen:
                 out.append(f"{label(i)} is in two locked hubs")
             seen[int(i)] = g
-        for p, q in inst.keep_apart:
-            if p in group and q in group:
-                out.append(f"{label(p)} and {label(q)} must be apart but are locked in one hub")
     return out
 
 

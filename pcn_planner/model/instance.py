@@ -17,8 +17,19 @@ risk         ``max(0, sum_{p in S} pop_p * (risk_p - rho * rbar))``: risk piled 
 
 All terms but risk are linear in the assignment of practice ``p`` to base
 ``b``, so they fold into one matrix ``cost[p, b]``; risk adds one
-non-negative excess per hub. The hub's cost is the minimum over its allowed
-bases. Each term is divided by its value on the current PCN map (each hub with
+non-negative excess per hub.
+
+Two domain words are defined here and nowhere else:
+
+* A hub's **base** (base site) is the member practice that the hub is served
+  from: among the members allowed to serve all of it (nesting), the one that
+  minimises the hub's cost, ties going to the first practice code. When the
+  moved-practices rule is set and those per-hub choices together move too many
+  practices, the plan's bases are chosen jointly to minimise the plan's cost
+  within the rule, exactly as the engine does (:meth:`Instance.bases`).
+* A practice has **moved** when its baseline hub (today's PCN by default) is
+  not the baseline hub of its new hub's base (:meth:`Instance.moved_positions`).
+  The scorecard counts it, the ``max_moved`` rule limits it and the maps list it. Each term is divided by its value on the current PCN map (each hub with
 its own best base), so weights are comparable and the current map scores about
 the sum of the weights. A term worth 0 on the current map (disruption always
 is) is divided by a documented fallback scale instead.
@@ -26,17 +37,20 @@ is) is divided by a documented fallback scale instead.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
 from pcn_planner.core.errors import InputError
 from pcn_planner.model.plan import Plan
-from pcn_planner.model.problem import Problem
+from pcn_planner.model.problem import WEIGHT_TERMS, Problem
 from pcn_planner.geography.region import Region
 
-LINEAR_TERMS = ("travel", "town", "lad", "catchment", "equity", "disruption")
+#: The terms linear in "practice p in the hub based at b": every weight term but risk (a per-hub excess).
+LINEAR_TERMS = tuple(t for t in WEIGHT_TERMS if t != "risk")
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,6 +91,8 @@ class Instance:
         Nesting area of each practice (``None`` without nesting).
     nesting_links
         Edges added so that each nesting area is connected: ``(u, v, reason)``.
+    baseline_hub, baseline_name
+        Baseline hub id of each practice (today's PCN by default) and the baseline plan's name.
     """
 
     problem: Problem
@@ -104,6 +120,8 @@ class Instance:
     risk_raw: np.ndarray = field(repr=False)
     area: np.ndarray | None = field(default=None, repr=False)
     nesting_links: tuple[tuple[int, int, str], ...] = field(default=(), repr=False)
+    baseline_hub: np.ndarray | None = field(default=None, repr=False)
+    baseline_name: str = "current PCNs"
 
     @property
     def n(self) -> int:
@@ -111,32 +129,112 @@ class Instance:
         return len(self.codes)
 
     def neighbours(self) -> list[list[int]]:
-        """Adjacency lists of the practice graph, sorted."""
-        adj: list[list[int]] = [[] for _ in range(self.n)]
-        for u, v in self.edges:
-            adj[u].append(int(v))
-            adj[v].append(int(u))
-        return [sorted(a) for a in adj]
+        """Adjacency lists of the practice graph (with any added links), sorted."""
+        return [list(a) for a in self.adjacency]
 
-    def hub_cost(self, members: np.ndarray) -> tuple[float, int]:
-        """Cost of a hub and its best base (position). ``inf`` if no base is allowed."""
+    @cached_property
+    def adjacency(self) -> tuple[tuple[int, ...], ...]:
+        """Adjacency of the practice graph the rules judge contiguity on: its edges plus added links."""
+        adj: list[set[int]] = [set() for _ in range(self.n)]
+        for u, v in self.edges:
+            adj[int(u)].add(int(v))
+            adj[int(v)].add(int(u))
+        return tuple(tuple(sorted(a)) for a in adj)
+
+    def base_options(self, members: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The members allowed to serve the whole hub, and the hub's linear cost at each of them."""
         members = np.asarray(members, dtype=int)
         bases = members[self.allowed[np.ix_(members, members)].all(axis=0)]
+        return bases, self.cost[np.ix_(members, bases)].sum(axis=0)
+
+    def hub_cost(self, members: np.ndarray) -> tuple[float, int]:
+        """Cost of a hub and its own best base (position). ``inf`` and ``-1`` if no base is allowed.
+
+        This is the hub on its own; :meth:`bases` is the plan-level definition,
+        which differs only when the moved-practices rule binds.
+        """
+        bases, totals = self.base_options(members)
         if bases.size == 0:
             return float("inf"), -1
-        totals = self.cost[np.ix_(members, bases)].sum(axis=0)
-        j = int(np.argmin(totals))
-        excess = max(0.0, float(self.risk_coef[members].sum()))
+        j = int(np.argmin(totals))  # first minimum: ties go to the first practice code
+        excess = max(0.0, float(self.risk_coef[np.asarray(members, dtype=int)].sum()))
         return float(totals[j]) + self.risk_weight * excess, int(bases[j])
 
+    def bases(self, hubs: list[np.ndarray]) -> list[int]:
+        """The base (position) of every hub of a plan: the one definition of a hub's base.
+
+        Each hub takes its own best base (:meth:`hub_cost`). If the
+        moved-practices rule is set and those choices move more practices
+        than it allows, the bases are chosen together to minimise the plan's
+        cost within the limit (a small multiple-choice knapsack, solved exactly
+        by dynamic programming over the number moved), as the exact model
+        does. A hub with no allowed base gets ``-1``.
+        """
+        own = [self.hub_cost(h)[1] for h in hubs]
+        if self.max_moved is None or any(b < 0 for b in own):
+            return own
+        if self.moved_count(hubs, own) <= self.max_moved:
+            return own
+        return self._bases_within_moved(hubs) or own
+
+    def _bases_within_moved(self, hubs: list[np.ndarray]) -> list[int] | None:
+        limit = int(self.max_moved or 0)
+        best = np.full(limit + 1, np.inf)  # best[m]: least cost of the hubs so far, moving exactly m
+        best[0] = 0.0
+        picks: list[tuple[np.ndarray, np.ndarray]] = []  # per hub, per m: (base chosen, practices it moves)
+        for h in hubs:
+            h = np.asarray(h, dtype=int)
+            bases, totals = self.base_options(h)
+            moved = self.moved[np.ix_(h, bases)].sum(axis=0).astype(int)
+            nxt = np.full(limit + 1, np.inf)
+            base_at = np.full(limit + 1, -1, dtype=int)
+            moved_at = np.zeros(limit + 1, dtype=int)
+            for j in range(bases.size):  # practice-code order, and strict '<': ties keep the first base
+                m = int(moved[j])
+                if m > limit:
+                    continue
+                cand = np.full(limit + 1, np.inf)
+                cand[m:] = best[: limit + 1 - m] + float(totals[j])
+                better = cand < nxt
+                nxt[better], base_at[better], moved_at[better] = cand[better], bases[j], m
+            picks.append((base_at, moved_at))
+            best = nxt
+        if not np.isfinite(best).any():
+            return None
+        m = int(np.argmin(best))
+        out = [0] * len(hubs)
+        for i in range(len(hubs) - 1, -1, -1):
+            out[i] = int(picks[i][0][m])
+            m -= int(picks[i][1][m])
+        return out
+
+    def moved_count(self, hubs: list[np.ndarray], bases: list[int]) -> int:
+        """Practices moved (see the module docstring) by a plan with the given bases."""
+        return sum(int(self.moved[np.asarray(h, dtype=int), b].sum()) for h, b in zip(hubs, bases) if b >= 0)
+
+    def moved_positions(self, hubs: list[np.ndarray], bases: list[int] | None = None) -> list[int]:
+        """Positions of the practices a plan moves from their baseline hub, sorted."""
+        bases = self.bases(hubs) if bases is None else bases
+        if self.baseline_hub is not None:
+            return moved_from(self.baseline_hub, hubs, bases)
+        return sorted(int(p) for h, b in zip(hubs, bases) if b >= 0
+                      for p in np.asarray(h, dtype=int)[self.moved[np.asarray(h, dtype=int), b]])
+
     def plan_cost(self, hubs: list[np.ndarray]) -> float:
-        """Objective of a partition (list of member position arrays)."""
-        return float(sum(self.hub_cost(h)[0] for h in hubs))
+        """Objective of a partition (list of member position arrays), at the plan's :meth:`bases`."""
+        bases = self.bases(hubs)
+        if any(b < 0 for b in bases):
+            return float("inf")
+        total = 0.0
+        for h, b in zip(hubs, bases):
+            h = np.asarray(h, dtype=int)
+            total += float(self.cost[h, b].sum()) + self.risk_weight * max(0.0, float(self.risk_coef[h].sum()))
+        return total
 
     def decompose(self, hubs: list[np.ndarray]) -> dict[str, dict[str, float]]:
         """Each term's raw value, normalised value and weighted contribution."""
         out: dict[str, dict[str, float]] = {}
-        bases = [self.hub_cost(h)[1] for h in hubs]
+        bases = self.bases(hubs)
         for t in LINEAR_TERMS:
             raw = float(sum(self.terms[t][h, b].sum() for h, b in zip(hubs, bases)))
             out[t] = self._entry(t, raw)
@@ -153,6 +251,30 @@ class Instance:
         """Member positions of each hub of a plan."""
         index = {c: i for i, c in enumerate(self.codes)}
         return [np.array(sorted(index[m] for m in members), dtype=int) for members in plan.members().values()]
+
+
+def moved_from(reference: Sequence[object] | np.ndarray, hubs: list[np.ndarray], bases: list[int]) -> list[int]:
+    """Positions of the practices that have moved from a reference plan, sorted.
+
+    A practice has moved when its hub in the reference plan is not the
+    reference hub of its new hub's base. With today's PCNs as the reference
+    this is the count the ``max_moved`` rule limits; between two options it
+    is what the comparison lists.
+
+    Parameters
+    ----------
+    reference
+        Reference hub id of each practice position.
+    hubs, bases
+        The new plan's member positions and the base position of each hub.
+    """
+    ref = np.asarray(reference, dtype=object)
+    out: list[int] = []
+    for h, b in zip(hubs, bases):
+        h = np.asarray(h, dtype=int)
+        if b >= 0:
+            out += [int(p) for p in h[ref[h] != ref[b]]]
+    return sorted(out)
 
 
 def growth_factors(region: Region, growth: dict[str, float]) -> np.ndarray:
@@ -314,7 +436,7 @@ def compile_problem(problem: Problem, region: Region, baseline: Plan | None = No
         keep_together=tuple(sorted(set(together))), keep_apart=tuple(sorted(set(apart))), locked=locked,
         max_moved=problem.max_moved, moved=moved, require_anchor=problem.require_anchor,
         terms=terms, norms=norms, weights=weights, risk_raw=risk_raw, area=area,
-        nesting_links=tuple(links),
+        nesting_links=tuple(links), baseline_hub=base_pcn, baseline_name=baseline.name,
     )
 
 

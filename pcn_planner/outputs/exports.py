@@ -72,9 +72,9 @@ def practices_to_geodataframe(scorecard: Scorecard) -> gpd.GeoDataFrame:
     import geopandas as gpd
 
     plan = scorecard.plan
-    practices = scorecard._region.atlas.practices.loc[list(plan.assignment.index)]
+    practices = scorecard.region.atlas.practices.loc[list(plan.assignment.index)]
     bases = set(scorecard.hubs["base_practice"])
-    risk = scorecard._region.risk.table.reindex(practices.index)
+    risk = scorecard.region.risk.table.reindex(practices.index)
     frame = pd.DataFrame({
         "practice_code": [str(c) for c in practices.index],
         "name": practices["name"].astype(object).to_numpy(),

@@ -1,9 +1,12 @@
 """The scorecard: every measure of a plan, per hub and for the whole plan.
 
-Each metric is defined once, here (``HUB_METRICS``, ``PLAN_METRICS``) and in
-``docs/metrics.md``. A hub's *base site* is the member practice that
-minimises its patients' total travel; travel is measured from each patient's
-home LSOA centroid to that site.
+Each metric is declared once, in :mod:`pcn_planner.scoring.metrics` (and
+``docs/metrics.md``); this module computes the values. A plan is scored in a *scoring context*: the region and
+the compiled problem (:class:`~pcn_planner.model.instance.Instance`: bounds,
+weights, rules, growth, baseline). The context defines each hub's base site
+(:meth:`Instance.bases`), which practices have moved, and the rules whose
+breaches the card lists (:mod:`pcn_planner.model.rules`). Travel is measured
+from each patient's home LSOA centroid to the hub's base site.
 """
 
 from __future__ import annotations
@@ -16,9 +19,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from pcn_planner.geography.graph import contiguity_report, hub_geometry
+from pcn_planner.core.pieces import connected_pieces
+from pcn_planner.geography.shapes import hub_geometry
+from pcn_planner.model import rules
+from pcn_planner.model.instance import Instance, compile_problem
+from pcn_planner.model.rules import Violation
+from pcn_planner.scoring.metrics import HUB, PLAN, PlanSummary
 from pcn_planner.model.plan import Plan
-from pcn_planner.model.problem import Bounds
+from pcn_planner.model.problem import Bounds, Problem
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -28,70 +36,9 @@ if TYPE_CHECKING:
 
 
 
-#: Hub metrics: column -> (plain-English name, unit, definition).
-HUB_METRICS: dict[str, tuple[str, str, str]] = {
-    "patients": ("Patients", "patients", "registered patients of the member practices (list sizes)"),
-    "practices": ("Practices", "count", "member practices"),
-    "band": ("Population band", "", "whether the hub's patients lie within the inclusive bounds: ok, below min or above max"),
-    "contiguous": ("Contiguous", "yes/no", "member practices form one connected piece of the practice graph"),
-    "components": ("Pieces", "count", "connected pieces of the hub in the practice graph (1 when contiguous)"),
-    "base_practice": ("Base site", "", "member practice whose site minimises the hub's total patient travel"),
-    "travel_mean_min": ("Mean travel", "minutes",
-                        "patient-weighted mean car minutes from home LSOA to the base site"),
-    "travel_p90_min": ("90th percentile travel", "minutes",
-                       "9 in 10 of the hub's patients live within this many car minutes of the base site"),
-    "dominant_lad": ("Main district", "", "local authority district where most of the hub's patients live"),
-    "lad_share": ("Main district share", "%", "share of the hub's placed patients living in its main district"),
-    "dominant_town": ("Main town", "", "town where most of the hub's patients live"),
-    "town_share": ("Main town share", "%", "share of the hub's placed patients living in its main town"),
-    "dominant_catchment": ("Main acute hospital", "", "acute hospital nearest to most of the hub's patients"),
-    "catchment_share": ("Acute catchment coherence", "%",
-                        "share of the hub's placed patients whose nearest acute hospital is the main one"),
-    "imd_mean_decile": ("Mean IMD decile", "decile",
-                        "patient-weighted mean IMD 2019 decile of home LSOAs (1 = most deprived 10%)"),
-    "imd_most_deprived_share": ("Most deprived share", "%",
-                                "share of placed patients living in IMD deciles 1-2"),
-    "risk_mean": ("Mean risk", "index 0-1", "patient-weighted mean sustainability risk of member practices"),
-    "high_risk_share": ("High-risk share", "%", "share of patients registered at high-risk practices"),
-    "high_risk_practices": ("High-risk practices", "count", "member practices flagged high risk"),
-    "anchors": ("Anchor practices", "count", "resilient member practices (see docs/risk.md)"),
-    "has_anchor": ("Has an anchor", "yes/no", "at least one anchor practice"),
-    "lads": ("Districts spanned", "count", "distinct districts of member practice sites"),
-    "sub_icbs": ("Sub-ICBs spanned", "count", "distinct sub-ICB locations of member practices"),
-}
-
-#: Plan metrics: key -> (plain-English name, unit, definition).
-PLAN_METRICS: dict[str, tuple[str, str, str]] = {
-    "hubs": ("Hubs", "count", "number of hubs"),
-    "hubs_in_band": ("Hubs in band", "count", "hubs whose patients lie within the bounds"),
-    "hubs_out_of_band": ("Hubs out of band", "count", "hubs below the minimum or above the maximum"),
-    "non_contiguous_hubs": ("Non-contiguous hubs", "count", "hubs in more than one piece"),
-    "patients": ("Patients", "patients", "registered patients in the plan"),
-    "smallest_hub": ("Smallest hub", "patients", "patients of the smallest hub"),
-    "largest_hub": ("Largest hub", "patients", "patients of the largest hub"),
-    "travel_mean_min": ("Mean travel", "minutes", "mean car minutes from home to hub base, over all placed patients"),
-    "travel_p90_min": ("90th percentile travel", "minutes", "90th percentile of home-to-base minutes over all placed patients"),
-    "worst_hub_travel_p90_min": ("Worst hub 90th percentile", "minutes", "the longest 90th percentile travel of any hub"),
-    "town_outside_share": ("Outside main town", "%", "share of placed patients living outside their hub's main town"),
-    "lad_outside_share": ("Outside main district", "%", "share of placed patients living outside their hub's main district"),
-    "catchment_outside_share": ("Outside main acute catchment", "%",
-                                "share of placed patients whose nearest acute hospital is not their hub's main one"),
-    "towns_split": ("Towns split", "count",
-                    "towns (by practice site) small enough for one hub whose practices are in more than one hub"),
-    "lad_crossings": ("District crossings", "count", "hubs whose practice sites span more than one district"),
-    "sub_icb_crossings": ("Sub-ICB crossings", "count", "hubs whose practices span more than one sub-ICB"),
-    "cut_edges": ("Cut edges", "count", "practice-graph edges joining practices in different hubs"),
-    "hubs_without_anchor": ("Hubs without an anchor", "count", "hubs with no resilient practice"),
-    "max_high_risk_share": ("Worst high-risk share", "%", "largest hub share of patients at high-risk practices"),
-    "practices_moved": ("Practices moved", "count",
-                        "practices whose baseline hub is not the one paired with their new hub (pairing maximises shared practices)"),
-    "pcn_pairs_broken": ("Baseline pairs broken", "count",
-                         "pairs of practices together in the baseline and apart in this plan"),
-    "travel_mean_spread_min": ("Travel spread", "minutes", "largest minus smallest hub mean travel"),
-    "travel_mean_cv": ("Travel variation", "ratio", "coefficient of variation of hub mean travel"),
-    "imd_deprived_share_spread": ("Deprivation spread", "%",
-                                  "largest minus smallest hub share of patients in IMD deciles 1-2"),
-}
+#: Views of the registry for older callers: key -> (label, unit, definition).
+HUB_METRICS: dict[str, tuple[str, str, str]] = {k: (m.label, m.unit, m.definition) for k, m in HUB.items()}
+PLAN_METRICS: dict[str, tuple[str, str, str]] = {k: (m.label, m.unit, m.definition) for k, m in PLAN.items()}
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -105,12 +52,6 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     return float(v[np.searchsorted(cum, q * cum[-1] - 1e-9)])
 
 
-def base_site(region: Region, pos: np.ndarray) -> int:
-    """Array position of the member whose site minimises the hub's patient-minutes."""
-    totals = region.travel_cost[np.ix_(pos, pos)].sum(axis=0)
-    return int(pos[int(np.argmin(totals))])
-
-
 def _dominant(region: Region, pos: np.ndarray, kind: str) -> tuple[str, float, float]:
     """(main community, its patients, all placed patients) of a hub."""
     counts = region.community[kind][pos].sum(axis=0)
@@ -119,12 +60,11 @@ def _dominant(region: Region, pos: np.ndarray, kind: str) -> tuple[str, float, f
 
 
 def hub_row(region: Region, members: list[str], imd: np.ndarray, risk: pd.DataFrame,
-            population: np.ndarray | None = None) -> dict:
-    """Every hub metric except contiguity (which needs the whole plan)."""
+            population: np.ndarray, base: int) -> dict:
+    """Every hub metric but the rule verdicts, for a hub served from ``base`` (a position)."""
     pos = region.positions(members)
-    pop = (region.population if population is None else population)[pos]
+    pop = population[pos]
     lsoa_patients = region.patients[pos].sum(axis=0)
-    base = base_site(region, pos)
     minutes = region.travel.to_numpy()[:, base]
     placed = lsoa_patients.sum()
     row: dict = {
@@ -175,25 +115,52 @@ class Scorecard:
         One row per hub (index ``hub_id``); columns are ``HUB_METRICS`` plus
         ``hub_name`` and ``base_name``.
     summary
-        Plan-level measures, keys of ``PLAN_METRICS``.
+        Plan-level measures (:class:`~pcn_planner.scoring.metrics.PlanSummary`, typed and frozen;
+        ``summary["hubs"]`` works too).
     problems
-        Every broken rule in words, e.g. ``"hub H07: 71,240 patients > max 70,000"``.
+        Every broken rule in words, e.g. ``"hub H07 (Stafford): 71,240 patients > max 70,000"``.
     baseline_name
         Name of the plan that disruption is measured against.
+    violations
+        The same breaches with the rule each one breaks (:mod:`pcn_planner.model.rules`).
+    region
+        The region the plan was scored on.
+    instance
+        The compiled problem that made the scoring context (bounds, weights,
+        rules, growth, baseline, and the links added to the practice graph).
     """
 
     plan: Plan
     bounds: Bounds
     hubs: pd.DataFrame
-    summary: dict
+    summary: PlanSummary
     problems: list[str]
     baseline_name: str
-    _region: Region = field(repr=False)
+    region: Region = field(repr=False)
+    instance: Instance = field(repr=False)
+    violations: tuple[Violation, ...] = field(default=(), repr=False)
+
+    def hub_breaches(self, hub_id: str) -> list[str]:
+        """The rules one hub breaks, in words without its name (e.g. ``["71,240 patients > max 70,000"]``)."""
+        ids = list(self.hubs.index)
+        return [v.detail for v in self.violations if v.hub is not None and ids[v.hub] == hub_id]
+
+    @property
+    def flagged_hubs(self) -> list[str]:
+        """Hub ids that break at least one rule, sorted."""
+        ids = list(self.hubs.index)
+        return sorted({ids[v.hub] for v in self.violations if v.hub is not None})
+
+    @property
+    def added_links(self) -> pd.DataFrame:
+        """Links the problem added to the practice graph (``practice_a, practice_b, reason``)."""
+        rows = [(self.instance.codes[u], self.instance.codes[v], why) for u, v, why in self.instance.nesting_links]
+        return pd.DataFrame(rows, columns=["practice_a", "practice_b", "reason"])
 
     @cached_property
     def geometry(self) -> gpd.GeoDataFrame:
         """Hub polygons (dissolved territories) with the hub table joined."""
-        shapes = hub_geometry(self._region.atlas, self._region.territory, self.plan.assignment)
+        shapes = hub_geometry(self.region.atlas, self.region.territory, self.plan.assignment)
         return shapes.drop(columns=shapes.columns.intersection(self.hubs.columns)).join(self.hubs, how="left")
 
     @property
@@ -203,7 +170,7 @@ class Scorecard:
 
     def summary_frame(self) -> pd.DataFrame:
         """Plan measures as a table with plain-English names and units."""
-        rows = [(PLAN_METRICS[k][0], v, PLAN_METRICS[k][1]) for k, v in self.summary.items() if k in PLAN_METRICS]
+        rows = [(PLAN[k].label, v, PLAN[k].unit) for k, v in self.summary.items()]
         return pd.DataFrame(rows, columns=["measure", "value", "unit"]).set_index("measure")
 
     def to_csv(self, path: str | Path) -> None:
@@ -233,9 +200,10 @@ def score_plan(
     region: Region,
     plan: Plan,
     *,
-    bounds: Bounds = Bounds(),
+    problem: Problem | None = None,
+    bounds: Bounds | None = None,
     baseline: Plan | None = None,
-    population: np.ndarray | None = None,
+    instance: Instance | None = None,
 ) -> Scorecard:
     """Score a plan on population, contiguity, travel, communities, risk and disruption.
 
@@ -245,13 +213,18 @@ def score_plan(
         From :func:`pcn_planner.geography.region.build_region`.
     plan
         Must assign every practice of the region exactly once.
+    problem
+        The rules, weights and growth the plan is judged under (default: the
+        default problem with K set to the plan's number of hubs). The weights
+        choose each hub's base site; the rules are the breaches listed.
     bounds
-        Inclusive population bounds for each hub.
+        Inclusive population bounds for each hub (overrides the problem's).
     baseline
         Plan that disruption is measured against (default: the current PCNs).
-    population
-        List sizes to use instead of today's, in ``region.codes`` order (growth
-        scenarios). Travel and community shares keep today's patient spread.
+    instance
+        An already compiled scoring context (``compile_problem(problem,
+        region, baseline)``); when given, ``problem``, ``bounds`` and
+        ``baseline`` must not be.
 
     Returns
     -------
@@ -275,30 +248,51 @@ def score_plan(
     False
     >>> today.plan         # in a notebook: the hubs on a map  # doctest: +SKIP
     """
+    if instance is None:
+        problem = problem if problem is not None else Problem(k=max(plan.k, 1))
+        if bounds is not None:
+            problem = problem.with_(bounds=bounds)
+        instance = compile_problem(problem, region, baseline)
+    elif problem is not None or bounds is not None or baseline is not None:
+        raise ValueError("pass either a compiled instance or problem/bounds/baseline, not both")
+    return score_instance(region, instance, plan)
+
+
+def score_instance(region: Region, inst: Instance, plan: Plan) -> Scorecard:
+    """Score a plan in a compiled scoring context (see :func:`score_plan`)."""
+    bounds = inst.problem.bounds
     plan = plan.on(region, bounds=bounds)  # checks the plan covers the region; the card's plan can draw itself
-    baseline = baseline or Plan.current(region.atlas.practices)
     imd = region.atlas.lsoas.loc[region.travel.index, "imd_decile"].to_numpy(dtype=float, na_value=np.nan)
     risk = region.risk.table
+    population = inst.population
 
+    members = plan.members()
+    ids = list(members)
+    hubs_pos = [region.positions(m) for m in members.values()]
+    bases = inst.bases(hubs_pos)
+    if any(b < 0 for b in bases):  # no member may serve the whole hub (nesting): judge travel from its own best site
+        bases = [b if b >= 0 else int(pos[np.argmin(region.travel_cost[np.ix_(pos, pos)].sum(axis=0))])
+                 for b, pos in zip(bases, hubs_pos)]
+    moved = set(inst.moved_positions(hubs_pos, bases))
+    plain_adjacency = _plain_adjacency(region, inst)
     rows = {}
-    for hub, members in plan.members().items():
-        rows[hub] = hub_row(region, members, imd, risk, population)
-    contiguity = contiguity_report(region.graph, plan.assignment).set_index("hub_id")
+    for hub, pos, base in zip(ids, hubs_pos, bases):
+        row = hub_row(region, members[hub], imd, risk, population, base)
+        pieces = rules.Contiguity.pieces(inst, pos)
+        row["_pieces"] = len(pieces)
+        row["_via_link"] = len(pieces) == 1 and len(connected_pieces(pos, plain_adjacency)) > 1
+        row["moved"] = sum(1 for p in pos if int(p) in moved)
+        rows[hub] = row
     hubs = pd.DataFrame.from_dict(rows, orient="index")
     hubs.index.name = "hub_id"
     hubs.insert(0, "hub_name", [plan.label(h) for h in hubs.index])
     hubs.insert(3, "band", [bounds.status(p) for p in hubs["patients"]])
-    hubs.insert(4, "contiguous", contiguity.loc[hubs.index, "contiguous"].astype(bool).to_numpy())
-    hubs.insert(5, "components", contiguity.loc[hubs.index, "components"].astype(int).to_numpy())
+    hubs.insert(4, "contiguous", (hubs["_pieces"] == 1).to_numpy(bool))
+    hubs.insert(5, "components", hubs["_pieces"].astype(int).to_numpy())
+    hubs.insert(6, "via_added_link", hubs["_via_link"].astype(bool).to_numpy())
 
-    problems = []
-    for hub, r in hubs.iterrows():
-        if r["band"] == "below min":
-            problems.append(f"hub {hub} ({r['hub_name']}): {r['patients']:,} patients < min {bounds.min:,}")
-        elif r["band"] == "above max":
-            problems.append(f"hub {hub} ({r['hub_name']}): {r['patients']:,} patients > max {bounds.max:,}")
-        if not r["contiguous"]:
-            problems.append(f"hub {hub} ({r['hub_name']}): not contiguous ({r['components']} pieces)")
+    labels = [f"hub {h} ({plan.label(h)})" if plan.label(h) != h else f"hub {h}" for h in ids]
+    violations = tuple(rules.check_plan(inst, hubs_pos, labels))
 
     # pooled travel over all placed patients
     minutes = np.concatenate([r["_minutes"] for r in rows.values()])
@@ -307,13 +301,13 @@ def score_plan(
     outside = {k: sum(r[f"_{k}_outside"] for r in rows.values()) / placed for k in ("town", "lad", "catchment")}
 
     pc = region.practice_comm.loc[list(plan.assignment.index)]
-    sizes = pd.Series(region.population if population is None else population, index=list(region.codes))
+    sizes = pd.Series(population, index=list(region.codes))
     town_sizes = sizes.groupby(region.practice_comm.loc[list(region.codes), "town"]).sum()
     hubs_per_town = plan.assignment.groupby(pc["town"]).nunique()
     towns_split = int(((hubs_per_town > 1) & (town_sizes.reindex(hubs_per_town.index) <= bounds.max)).sum())
     a = plan.assignment
     cut = sum(1 for u, v in region.graph.edges if a[u] != a[v])
-    same_base = baseline.assignment.reindex(a.index)
+    same_base = pd.Series(inst.baseline_hub, index=list(inst.codes)).reindex(a.index)
     pairs_broken = 0
     for _, group in a.groupby(same_base):
         hubs_in = group.value_counts()
@@ -321,7 +315,7 @@ def score_plan(
         pairs_broken += n * (n - 1) // 2 - int((hubs_in * (hubs_in - 1) // 2).sum())
 
     travel_means = hubs["travel_mean_min"]
-    summary = {
+    summary = PlanSummary(**{
         "hubs": int(len(hubs)),
         "hubs_in_band": int((hubs["band"] == "ok").sum()),
         "hubs_out_of_band": int((hubs["band"] != "ok").sum()),
@@ -341,12 +335,25 @@ def score_plan(
         "cut_edges": int(cut),
         "hubs_without_anchor": int((~hubs["has_anchor"]).sum()),
         "max_high_risk_share": float(hubs["high_risk_share"].max()),
-        "practices_moved": len(plan.moved_from(baseline)),
+        "practices_moved": len(moved),
         "pcn_pairs_broken": int(pairs_broken),
         "travel_mean_spread_min": float(travel_means.max() - travel_means.min()),
         "travel_mean_cv": float(travel_means.std(ddof=0) / travel_means.mean()),
         "imd_deprived_share_spread": float(hubs["imd_most_deprived_share"].max() - hubs["imd_most_deprived_share"].min()),
-    }
+    })
     hubs = hubs.drop(columns=[c for c in hubs.columns if c.startswith("_")])
-    return Scorecard(plan=plan, bounds=bounds, hubs=hubs, summary=summary, problems=problems,
-                     baseline_name=baseline.name, _region=region)
+    return Scorecard(plan=plan, bounds=bounds, hubs=hubs, summary=summary, problems=[v.text for v in violations],
+                     baseline_name=inst.baseline_name, region=region, instance=inst, violations=violations)
+
+
+def _plain_adjacency(region: Region, inst: Instance) -> tuple[tuple[int, ...], ...]:
+    """The practice graph's own adjacency, without the links the problem added."""
+    if not inst.nesting_links:
+        return inst.adjacency
+    added = {(u, v) for u, v, _ in inst.nesting_links}
+    adj: list[list[int]] = [[] for _ in range(inst.n)]
+    for u, v in inst.edges:
+        if (int(u), int(v)) not in added:
+            adj[int(u)].append(int(v))
+            adj[int(v)].append(int(u))
+    return tuple(tuple(a) for a in adj)

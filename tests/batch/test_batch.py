@@ -21,7 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pcn_planner.batch.run import STORE_NAME, load_results, result_plan, run_batch, run_scenario
+from pcn_planner.batch.run import run_batch
+from pcn_planner.batch.store import STORE_NAME, load_results, result_plan
+from pcn_planner.batch.worker import run_scenario
 from pcn_planner.batch.summary import PARETO_AXES, pareto_flags, summarise_batch, write_batch_summary
 from pcn_planner.core.errors import InputError
 from pcn_planner.batch.scenarios import Scenario, canonical_json, close_practices, load_scenarios, scenario_id

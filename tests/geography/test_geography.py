@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 import pcn_planner as pp
 from pcn_planner.data.atlas import Atlas
 from pcn_planner.core.errors import InputError
-from pcn_planner.geography.graph import GeographyError, GeographyWarning, contiguity_report, hub_geometry, is_contiguous, lsoa_adjacency, practice_graph, territories
+from pcn_planner.geography.graph import GeographyError, GeographyWarning, contiguity_report, is_contiguous, practice_graph
+from pcn_planner.geography.shapes import hub_geometry
+from pcn_planner.geography.territories import lsoa_adjacency, territories
 
 #: South-west corner of the test grids, EPSG:27700 metres (central Staffordshire).
 X0, Y0 = 390_000.0, 310_000.0

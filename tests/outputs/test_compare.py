@@ -16,9 +16,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from pcn_planner.outputs.maps.compare import broken_pairs, compare_plans, comparison_colours, comparison_map, difference_map, moved_practices, pair_hubs, write_comparison
+from pcn_planner.outputs.maps.compare import comparison_colours, comparison_map, difference_map, write_comparison
 from pcn_planner.outputs.maps.offline import save_offline
 from pcn_planner.model.plan import Plan
+from pcn_planner.scoring.differences import broken_pairs, compare_plans, moved_practices, pair_hubs
 from tests.browser import CHROMIUM_ARGS, LOCAL_SCHEMES, check_page, chromium  # noqa: F401  (fixture)
 
 # ---------------------------------------------------------------------------
@@ -35,9 +36,11 @@ def test_one_practice_moved_and_pairs_broken_by_hand() -> None:
     # New ids on purpose: hubs are matched by the practices they share, not by id.
     b = _plan({"1": ["p1", "p2"], "2": ["p3", "p4", "p5"], "3": ["p6"]})
     assert pair_hubs(a, b) == {"X": "1", "Y": "2", "Z": "3"}
-    moved = moved_practices(a, b)
+    # Hub 2 is served from p4 (a Y practice), so p3 has left its hub X.
+    moved = moved_practices(a, b, {"1": "p1", "2": "p4", "3": "p6"})
     assert moved.to_dict("records") == [{"practice_code": "p3", "hub_a_id": "X", "hub_b_id": "2", "change": "moved"}]
-    assert list(moved["practice_code"]) == b.moved_from(a)
+    # Served from p3 instead, it is p4 and p5 that have moved: the base defines who moved.
+    assert list(moved_practices(a, b, {"1": "p1", "2": "p3", "3": "p6"})["practice_code"]) == ["p4", "p5"]
     # Together in A: X has (p1,p2) (p1,p3) (p2,p3), Y has (p4,p5). Apart in B: (p1,p3) and (p2,p3).
     pairs = broken_pairs(a, b)
     assert list(zip(pairs["practice_1"], pairs["practice_2"])) == [("p1", "p3"), ("p2", "p3")]
@@ -45,17 +48,16 @@ def test_one_practice_moved_and_pairs_broken_by_hand() -> None:
     assert list(zip(pairs["hub_b_id_1"], pairs["hub_b_id_2"])) == [("1", "2"), ("1", "2")]
     # Nothing changes between a plan and itself, whatever its hubs are called.
     same = _plan({"q": ["p1", "p2", "p3"], "r": ["p4", "p5"], "s": ["p6"]})
-    assert moved_practices(a, same).empty and broken_pairs(a, same).empty
+    assert moved_practices(a, same, {"q": "p2", "r": "p5", "s": "p6"}).empty and broken_pairs(a, same).empty
 
 
-def test_merge_moves_the_smaller_hub_and_breaks_no_pair() -> None:
+def test_merge_moves_the_hub_without_the_base_and_breaks_no_pair() -> None:
     a = _plan({"X": ["p1", "p2", "p3"], "Y": ["p4", "p5"], "W": ["p6", "p7"]})
     b = _plan({"M": ["p1", "p2", "p3", "p4", "p5"], "W2": ["p6", "p7"]})
-    # One-to-one pairing: the merged hub is "the same hub" as X (3 shared > 2),
-    # so Y is left unpaired and its practices count as moved (into X's hub).
     assert pair_hubs(a, b) == {"X": "M", "W": "W2"}
-    moved = moved_practices(a, b)
-    assert list(moved["practice_code"]) == ["p4", "p5"] == b.moved_from(a)
+    # The merged hub is served from p2 (an X practice): Y's practices have moved into it.
+    moved = moved_practices(a, b, {"M": "p2", "W2": "p6"})
+    assert list(moved["practice_code"]) == ["p4", "p5"]
     assert set(moved["change"]) == {"merged"}
     assert broken_pairs(a, b).empty
 
@@ -64,8 +66,8 @@ def test_split_moves_the_new_hub() -> None:
     a = _plan({"X": ["p1", "p2", "p3", "p4"]})
     b = _plan({"1": ["p1", "p2", "p3"], "2": ["p4"]})
     assert pair_hubs(a, b) == {"X": "1"}
-    moved = moved_practices(a, b)
-    assert moved.to_dict("records") == [{"practice_code": "p4", "hub_a_id": "X", "hub_b_id": "2", "change": "split"}]
+    # Hub 2 (p4 alone) is served from p4, still an X practice: nobody has moved.
+    assert moved_practices(a, b, {"1": "p1", "2": "p4"}).empty
     assert len(broken_pairs(a, b)) == 3  # p4 with each of p1, p2, p3
 
 
@@ -119,16 +121,20 @@ def comparison(region, changed):
 @pytest.mark.slow
 def test_moved_lists_the_hand_moved_practice_and_the_merged_pcn(comparison, changed, region) -> None:
     moved = comparison.moved
-    # Pairing keeps every hub's identity except STAFFORD CENTRAL's: the merged hub is
-    # paired with STAFFORD TOWN (4 shared practices > 3), so STAFFORD TOWN's practices
-    # and every other PCN's stay put; STAFFORD CENTRAL's 3 practices move (a merge),
-    # and so does the hand-moved practice.
-    expected = sorted([changed["mover"], *changed["merged"]])
+    # The merged hub is served from one base site: the practices of whichever of the two
+    # Stafford PCNs does not hold it have moved (a merge), and so has the hand-moved practice.
+    card_b = comparison.scorecard_b
+    merged_hub = changed["ids"][changed["code_of"][MERGED_INTO]]
+    base = card_b.hubs.at[merged_hub, "base_practice"]
+    base_pcn = region.atlas.practices.at[base, "pcn_name"]
+    assert base_pcn in (MERGED_INTO, MERGED_FROM)
+    joined = changed["by_pcn"][MERGED_FROM if base_pcn == MERGED_INTO else MERGED_INTO]
+    expected = sorted([changed["mover"], *joined])
     assert sorted(moved["practice_code"]) == expected
-    assert sorted(moved["practice_code"]) == changed["plan_b"].moved_from(changed["current"])
+    # one definition: the comparison's list is the scorecard's count
+    assert len(moved) == card_b.summary["practices_moved"] == card_b.hubs["moved"].sum()
     kinds = dict(zip(moved["practice_code"], moved["change"]))
-    assert kinds == {changed["mover"]: "moved", **{c: "merged" for c in changed["merged"]}}
-    assert not set(moved["practice_code"]) & set(changed["by_pcn"][MERGED_INTO])
+    assert kinds == {changed["mover"]: "moved", **{c: "merged" for c in joined}}
 
     row = moved.set_index("practice_code").loc[changed["mover"]]
     practices = region.atlas.practices
@@ -136,7 +142,8 @@ def test_moved_lists_the_hand_moved_practice_and_the_merged_pcn(comparison, chan
     assert row["list_size"] == practices.at[changed["mover"], "list_size"]
     assert row["hub_a"] == MOVE_FROM
     assert row["hub_b"] == changed["plan_b"].label(changed["ids"][changed["code_of"][MOVE_TO]])
-    assert set(moved.loc[moved["change"] == "merged", "hub_a"]) == {MERGED_FROM}
+    assert set(moved.loc[moved["change"] == "merged", "hub_a"]) == {MERGED_FROM if base_pcn == MERGED_INTO
+                                                                    else MERGED_INTO}
 
     pairing = comparison.pairing
     assert len(pairing) == 24 and changed["code_of"][MERGED_FROM] not in pairing
@@ -159,18 +166,18 @@ def test_pairs_broken_are_the_moved_practice_with_its_old_partners(comparison, c
 def test_summary_side_by_side(comparison) -> None:
     s = comparison.summary
     assert list(s.columns) == ["measure", "unit", "today", "option", "difference", "better"]
-    assert list(s.index) == ["hubs", "hubs_in_band", "contiguous_hubs", "travel_mean_min", "travel_p90_min",
+    assert list(s.index) == ["hubs", "hubs_in_band", "non_contiguous_hubs", "travel_mean_min", "travel_p90_min",
                              "town_outside_share", "towns_split", "practices_moved", "pcn_pairs_broken"]
     assert (s.at["hubs", "today"], s.at["hubs", "option"], s.at["hubs", "difference"]) == (25, 24, -1)
-    assert (s.at["practices_moved", "today"], s.at["practices_moved", "option"]) == (0, 4)
+    assert (s.at["practices_moved", "today"], s.at["practices_moved", "option"]) == (0, len(comparison.moved)) == (0, 5)
     assert (s.at["pcn_pairs_broken", "today"], s.at["pcn_pairs_broken", "option"]) == (0, 6)
     a, b = comparison.scorecard_a.summary, comparison.scorecard_b.summary
-    assert s.at["contiguous_hubs", "today"] == a["hubs"] - a["non_contiguous_hubs"] == 20
+    assert s.at["non_contiguous_hubs", "today"] == a["non_contiguous_hubs"] == 5
     assert s.at["hubs_in_band", "today"] == 23
     for key in ("travel_mean_min", "travel_p90_min", "town_outside_share"):
         assert math.isclose(s.at[key, "difference"], b[key] - a[key], abs_tol=1e-12)
     table = comparison.summary_table()
-    assert table.at["hubs", "difference"] == "−1" and table.at["practices_moved", "difference"] == "+4"
+    assert table.at["hubs", "difference"] == "-1" and table.at["practices_moved", "difference"] == "+5"
     assert table.at["travel_mean_min", "today"].endswith(" min")
 
 
@@ -181,11 +188,12 @@ def test_between_two_options_the_summary_adds_a_to_b(region, changed) -> None:
     c = compare_plans(region, a, b, names=("option", "today"))
     assert not c.a_is_current
     assert c.summary.at["moved_a_to_b", "option"] == 0
-    assert c.summary.at["moved_a_to_b", "today"] == c.summary.at["moved_a_to_b", "difference"] == len(c.moved) == 4
+    # Splitting the merged hub back out moves nobody (each part keeps a base from the merged hub);
+    # only the hand-moved practice, going back, has moved.
+    assert c.summary.at["moved_a_to_b", "today"] == c.summary.at["moved_a_to_b", "difference"] == len(c.moved) == 1
+    assert list(c.moved["practice_code"]) == [changed["mover"]]
     # Splitting the merged hub apart breaks 3 x 4 pairs; moving the practice back breaks 5.
     assert c.summary.at["pairs_broken_a_to_b", "today"] == len(c.pairs_broken) == 3 * 4 + 5
-    # Splitting the merged hub back out: STAFFORD CENTRAL is a new hub of B carved from one hub of A.
-    assert set(c.moved.loc[c.moved["change"] == "split", "hub_b"]) == {MERGED_FROM}
     assert c.pairs_broken_label == "pairs together in option split in today"
     with pytest.raises(ValueError, match="names"):
         compare_plans(region, a, b, names=("x", "x"))
@@ -211,7 +219,7 @@ def test_write_comparison(comparison, tmp_path: Path) -> None:
     moved = pd.read_csv(out / "moved.csv", dtype=str)
     assert list(moved.columns) == ["practice_code", "name", "list_size", "hub_a_id", "hub_a", "hub_b_id", "hub_b",
                                    "change"]
-    assert len(moved) == 4
+    assert len(moved) == 5
     assert len(pd.read_csv(out / "pairs_broken.csv")) == 6
     summary = pd.read_csv(out / "summary.csv", index_col="key")
     assert list(summary.columns) == ["measure", "unit", "today", "option", "difference"]
@@ -240,15 +248,15 @@ def test_comparison_page_in_chromium(page: Path, tmp_path: Path, chromium: str) 
         ".leaflet-container", ":nth-match(.leaflet-container, 2)",
         "path.pcn-hub.pcn-side-a", ":nth-match(path.pcn-hub.pcn-side-a, 25)",
         "path.pcn-hub.pcn-side-b", ":nth-match(path.pcn-hub.pcn-side-b, 24)",
-        "path.pcn-move", ":nth-match(path.pcn-move, 8)",  # 4 moves, ringed on both maps
+        "path.pcn-move", ":nth-match(path.pcn-move, 10)",  # 5 moves, ringed on both maps
         "path.pcn-practice", ".pcn-label", ".pcn-caption",
         "#pcn-cmp-header", "#pcn-cmp-panel", "#pcn-cmp-legend", "#pcn-cmp-table",
-        '#pcn-cmp-moved:has-text("4")', '#pcn-cmp-pairs:has-text("6")',
+        '#pcn-cmp-moved:has-text("5")', '#pcn-cmp-pairs:has-text("6")',
         '#pcn-cmp-table th:has-text("Towns split")',
         "#pcn-cmp-moves li",
     ]
     beyond = [":nth-match(.leaflet-container, 3)", ":nth-match(path.pcn-hub.pcn-side-a, 26)",
-              ":nth-match(path.pcn-hub.pcn-side-b, 25)", ":nth-match(path.pcn-move, 9)"]
+              ":nth-match(path.pcn-hub.pcn-side-b, 25)", ":nth-match(path.pcn-move, 11)"]
     check = check_page(page, tmp_path / "compare.png", selectors=selectors + beyond,
                        viewport=(1600, 900), chromium=chromium)
     print(f"screenshot: {check.screenshot}")

@@ -145,7 +145,7 @@ def test_real_plan_flags_and_title(scorecard, page: Path) -> None:
     flagged = title[title.index("flagged"):]
     for name in OUT_OF_BAND:
         assert name in flagged
-    assert "above maximum 70,000" in flagged
+    assert "155,279 patients &gt; max 70,000" in flagged or "155,279 patients > max 70,000" in flagged
     legend = _block(html, "pcn-legend")
     assert "Flagged" in legend and "not contiguous" in legend
     # Every hub has a popup scorecard in plain English, and no tile is on at opening.
@@ -166,7 +166,7 @@ def test_gap_and_title_are_shown(scorecard, tmp_path: Path) -> None:
 def test_plan_with_bare_hub_ids(scorecard) -> None:
     from pcn_planner.scoring.scorecard import score_plan
 
-    region = scorecard._region
+    region = scorecard.region
     current = scorecard.plan.assignment
     ids = {h: f"H{i:02d}" for i, h in enumerate(sorted(current.unique()))}
     card = score_plan(region, pp.Plan(current.map(ids), "option X"))

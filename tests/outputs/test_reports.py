@@ -11,6 +11,8 @@ land in pytest's tmp folder for a person to look at.
 
 from __future__ import annotations
 
+import html
+
 import json
 import re
 import tempfile
@@ -23,7 +25,10 @@ import pytest
 import pcn_planner as pp
 from pcn_planner.core.errors import InputError
 from pcn_planner.model.plan import Plan, read_plan_csv
-from pcn_planner.outputs.report.pages import _gap_text, hub_names, plan_png, slugify, write_report
+from pcn_planner.outputs.report.options import slugify
+from pcn_planner.outputs.report.pages import write_report
+from pcn_planner.outputs.report.static_map import plan_png
+from pcn_planner.outputs.report.words import _gap_text, hub_names
 from pcn_planner.outputs.run import run_manifest, write_run
 from pcn_planner.scoring.scorecard import PLAN_METRICS, score_plan
 from tests.browser import CHROMIUM_ARGS, LOCAL_SCHEMES, check_page, chromium  # noqa: F401  (fixture)
@@ -140,7 +145,7 @@ def test_index_has_plain_english_headers_with_definitions_and_a_glossary(report:
     for key in ("hubs_in_band", "travel_mean_min", "towns_split", "max_high_risk_share", "practices_moved"):
         name, _unit, definition = PLAN_METRICS[key]
         assert f">{name}<" in text
-        assert f'title="{definition[:1].upper() + definition[1:]}' in text
+        assert f'title="{html.escape(definition[:1].upper() + definition[1:])}' in text
     assert 'id="glossary"' in text
     assert "not certified" in text and "1.23%" in text and "0.00% (optimal)" in text
     assert "23 of 25" in text  # today: two PCNs above 70,000
@@ -153,14 +158,14 @@ def test_option_pages_have_map_charts_rules_and_hub_table(report: Path, region, 
     text = (report / "option-current-pcns.html").read_text(encoding="utf-8")
     assert text.count('<svg role="img"') == 3
     assert "Registered patients per hub" in text and "minutes" in text  # axis units
-    assert "broken rules in" in text and "East Staffordshire" in text and "above the maximum of 70,000" in text
+    assert "broken rules in" in text and "East Staffordshire" in text and "155,279 patients &gt; max 70,000" in text
     assert text.count("<tr") >= 25 + 1
     # Chart element ids are unique on the page (three SVGs share one document).
     ids = re.findall(r'\bid="([^"]+)"', text)
     assert len(ids) == len(set(ids))
     merged = (report / "option-stafford-merged.html").read_text(encoding="utf-8")
     stafford = score_plan(region, plans[1]).hubs.query("hub_name == @MERGED_INTO")["patients"].item()
-    assert f"{stafford:,} patients, above the maximum of 70,000" in merged
+    assert f"{stafford:,} patients &gt; max 70,000" in merged
 
 
 def test_workbook_has_the_options_each_hub_table_and_a_glossary(report: Path, plans) -> None:
@@ -299,7 +304,7 @@ def test_a_bad_run_directory_names_the_missing_file(run_dirs: list[Path], region
     out = tmp_path / "report"
     with pytest.raises(InputError, match=r"broken.*missing scorecard\.csv"):
         write_report([run_dirs[0], broken], out, region=region)
-    with pytest.raises(InputError, match=r"nowhere.*run directory not found"):
+    with pytest.raises(InputError, match=r"nowhere.*run folder not found"):
         write_report([tmp_path / "nowhere"], out, region=region)
     (broken / "scorecard.csv").write_bytes((run_dirs[0] / "scorecard.csv").read_bytes())
     (broken / "manifest.json").write_text("{not json")

@@ -23,7 +23,7 @@ def test_population_band_and_contiguity(card) -> None:
     h = card.hubs
     assert h.loc["H1", "patients"] == 35_000 and h.loc["H2", "patients"] == 65_000
     assert h.loc["H1", "band"] == "ok" and h.loc["H2", "band"] == "above max"
-    assert card.problems == ["hub H2 (H2): 65,000 patients > max 60,000"]
+    assert card.problems == ["hub H2: 65,000 patients > max 60,000"]
     assert h["contiguous"].all() and (h["components"] == 1).all()
     assert card.summary["hubs_out_of_band"] == 1 and card.summary["non_contiguous_hubs"] == 0
 
@@ -77,7 +77,7 @@ def test_non_contiguous_hub_is_reported() -> None:
     plan = Plan.from_mapping({"A": "H1", "C": "H1", "B": "H2", "D": "H2"})
     card = score_plan(tiny_region(), plan, bounds=Bounds(30_000, 70_000))
     assert card.summary["non_contiguous_hubs"] == 2
-    assert "hub H1 (H1): not contiguous (2 pieces)" in card.problems
+    assert "hub H1: not one connected piece (2 pieces; cut off: C)" in card.problems
 
 
 def test_plan_must_cover_the_region() -> None:

@@ -1,20 +1,8 @@
-"""Compare two plans side by side: what changes, what it costs, and where.
+"""Draw two plans side by side: both maps with synchronised pan and zoom, and a map of what changes.
 
-:func:`compare_plans` scores two plans of the same region and works out what
-changes between them:
-
-* **Hub pairing** - hub ids differ between plans, so each hub of plan A is
-  paired one-to-one with a hub of plan B to maximise the practices they share
-  (an assignment problem, exactly as :meth:`pcn_planner.model.plan.Plan.moved_from`
-  does it). Paired hubs are "the same hub" in both plans.
-* **Practices moved** - a practice moved if its hub in B is not the one paired
-  with its hub in A. When one plan has more hubs, the hubs left unpaired count
-  all their practices as moved: merging PCNs X and Y moves the practices of
-  the one that shares fewer practices with the merged hub (``change`` is
-  ``"merged"`` when a whole hub of A went into one hub of B, ``"split"`` when a
-  new hub of B is carved out of one hub of A, ``"moved"`` otherwise).
-* **Pairs broken** - two practices in the same hub in A and in different hubs in B.
-* **Summary** - the key measures of both plans side by side with the difference.
+The analysis (which hubs pair up, which practices move, the measures side by
+side) is :func:`pcn_planner.scoring.differences.compare_plans`; this module
+draws its :class:`~pcn_planner.scoring.differences.Comparison`.
 
 :func:`comparison_map` draws both plans on one page with synchronised pan and
 zoom (folium's ``DualMap``), paired hubs in the same colour, the practices that
@@ -33,12 +21,10 @@ from __future__ import annotations
 import html
 import itertools
 import json
-import math
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import folium
 import networkx as nx
@@ -48,47 +34,50 @@ from folium.plugins import DualMap
 
 from pcn_planner.core.files import atomic_write_text, staged_directory
 from pcn_planner.model.plan import Plan
-from pcn_planner.model.problem import Bounds
-from pcn_planner.scoring.scorecard import Scorecard, score_plan
 from pcn_planner.outputs.maps.offline import save_offline
-from pcn_planner.outputs.maps.plan_map import FLAG_COLOUR, FONT, HUB_CLASS, LAYER_OSM, METRIC_CRS, PALETTE, PRACTICE_COLOURS, PageElement, add_hub_outline_and_label, add_practice_layer, circle_svg, feature_collection, gap_text, hub_adjacency, hub_colours, hub_popup_html, label_points, page_css, practice_radius, short_name, simplify_shapes, swatch_html
-
-if TYPE_CHECKING:
-    from pcn_planner.geography.region import Region
+from pcn_planner.outputs.maps.plan_map import (
+    DECLUTTER_JS,
+    FLAG_COLOUR,
+    FONT,
+    HUB_CLASS,
+    LAYER_OSM,
+    PALETTE,
+    PRACTICE_COLOURS,
+    PageElement,
+    add_hub_outline_and_label,
+    add_practice_layer,
+    circle_svg,
+    feature_collection,
+    gap_text,
+    hub_adjacency,
+    hub_colours,
+    hub_popup_html,
+    hub_shapes,
+    hub_tooltip_html,
+    label_points,
+    label_ranks,
+    member_rows,
+    page_css,
+    practice_radius,
+    short_name,
+    simplify_shapes,
+    swatch_html,
+)
+from pcn_planner.scoring.differences import Comparison
+from pcn_planner.scoring.scorecard import Scorecard
 
 __all__ = [
     "MOVE_COLOUR",
-    "SUMMARY_MEASURES",
-    "Comparison",
-    "broken_pairs",
-    "compare_plans",
     "comparison_colours",
     "comparison_map",
     "difference_map",
-    "moved_practices",
-    "pair_hubs",
     "write_comparison",
 ]
 
 #: Ring round a practice that changes hub.
 MOVE_COLOUR = "#E6007E"
 
-#: Measures in the side-by-side summary: key -> (label, unit, which way is better).
-#: ``better`` is "higher", "lower" or "" (neither).
-SUMMARY_MEASURES: dict[str, tuple[str, str, str]] = {
-    "hubs": ("Hubs (K)", "count", ""),
-    "hubs_in_band": ("Hubs in band", "count", "higher"),
-    "contiguous_hubs": ("Contiguous hubs", "count", "higher"),
-    "travel_mean_min": ("Mean travel", "minutes", "lower"),
-    "travel_p90_min": ("90th percentile travel", "minutes", "lower"),
-    "town_outside_share": ("Outside main town", "%", "lower"),
-    "towns_split": ("Towns split", "count", "lower"),
-    "practices_moved": ("Practices moved", "count", "lower"),
-    "pcn_pairs_broken": ("Pairs broken", "count", "lower"),
-}
-
 _LAYER_HUBS = "Hubs"
-_LAYER_PRACTICES = "Practices"
 _LAYER_MOVES = "Practices that change hub"
 _LAYER_A_OUTLINES = "Hub boundaries in {a}"
 _HEADER_PX = 62
@@ -96,295 +85,8 @@ _PANEL_PX = 390
 
 
 # ---------------------------------------------------------------------------
-# What changes (pure functions on two plans)
+# Words
 # ---------------------------------------------------------------------------
-
-
-def _aligned(plan_a: Plan, plan_b: Plan) -> tuple[pd.Series, pd.Series]:
-    a, b = plan_a.assignment, plan_b.assignment
-    if set(a.index) != set(b.index):
-        only_a = sorted(set(a.index) - set(b.index))[:5]
-        only_b = sorted(set(b.index) - set(a.index))[:5]
-        raise ValueError(f"plans {plan_a.name!r} and {plan_b.name!r} cover different practices: "
-                         f"only in the first {only_a}, only in the second {only_b}")
-    return a, b.reindex(a.index)
-
-
-def pair_hubs(plan_a: Plan, plan_b: Plan) -> dict[str, str]:
-    """Pair hubs of A one-to-one with hubs of B to maximise the practices they share.
-
-    The same assignment as :meth:`Plan.moved_from` (``plan_b.moved_from(plan_a)``),
-    so the practices it calls moved are the ones :func:`moved_practices` lists.
-    Pairs that share no practice are left out.
-
-    Returns
-    -------
-    dict
-        hub of A -> hub of B. Hubs of the plan with more hubs are left unpaired.
-    """
-    from scipy.optimize import linear_sum_assignment
-
-    a, b = _aligned(plan_a, plan_b)
-    # Rows B, columns A: the orientation of Plan.moved_from, so ties break the same way.
-    joint = pd.crosstab(b, a)
-    rows, cols = linear_sum_assignment(-joint.to_numpy())
-    return {str(joint.columns[c]): str(joint.index[r]) for r, c in zip(rows, cols) if joint.iat[r, c] > 0}
-
-
-def moved_practices(plan_a: Plan, plan_b: Plan, pairing: Mapping[str, str] | None = None) -> pd.DataFrame:
-    """Practices whose hub in B is not the one paired with their hub in A.
-
-    Returns
-    -------
-    DataFrame
-        ``practice_code``, ``hub_a_id``, ``hub_b_id`` and ``change``: ``"merged"``
-        (its whole hub of A, left unpaired, went into one hub of B),
-        ``"split"`` (its hub of B, left unpaired, is carved out of one hub of A)
-        or ``"moved"``. Sorted by practice code.
-    """
-    a, b = _aligned(plan_a, plan_b)
-    pairing = pair_hubs(plan_a, plan_b) if pairing is None else pairing
-    paired_b = set(pairing.values())
-    hubs_b_of_a = b.groupby(a).nunique()
-    hubs_a_of_b = a.groupby(b).nunique()
-    rows = []
-    for code in a.index:
-        ha, hb = a[code], b[code]
-        if pairing.get(ha) == hb:
-            continue
-        if ha not in pairing and hubs_b_of_a[ha] == 1:
-            change = "merged"
-        elif hb not in paired_b and hubs_a_of_b[hb] == 1:
-            change = "split"
-        else:
-            change = "moved"
-        rows.append((code, ha, hb, change))
-    return pd.DataFrame(rows, columns=["practice_code", "hub_a_id", "hub_b_id", "change"])
-
-
-def broken_pairs(plan_a: Plan, plan_b: Plan) -> pd.DataFrame:
-    """Pairs of practices in the same hub in A and in different hubs in B.
-
-    Returns
-    -------
-    DataFrame
-        ``practice_1``, ``practice_2`` (``practice_1 < practice_2``), ``hub_a_id``,
-        ``hub_b_id_1``, ``hub_b_id_2``; sorted by hub of A, then codes. Its length
-        is the plan's ``pcn_pairs_broken`` when A is the scorecard's baseline.
-    """
-    a, b = _aligned(plan_a, plan_b)
-    rows = []
-    for hub, members in a.groupby(a, sort=True):
-        codes = sorted(members.index)
-        for p, q in itertools.combinations(codes, 2):
-            if b[p] != b[q]:
-                rows.append((p, q, hub, b[p], b[q]))
-    return pd.DataFrame(rows, columns=["practice_1", "practice_2", "hub_a_id", "hub_b_id_1", "hub_b_id_2"])
-
-
-# ---------------------------------------------------------------------------
-# The comparison
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class Comparison:
-    """Two scored plans of one region and what changes between them.
-
-    Attributes
-    ----------
-    names
-        Short names of the two sides (column headings, map captions).
-    scorecard_a, scorecard_b
-        Each plan scored against the current PCNs (as ``evaluate`` does).
-    pairing
-        Hub of A -> its paired hub of B (see :func:`pair_hubs`).
-    moved
-        Practices that change hub: ``practice_code``, ``name``, ``list_size``,
-        ``hub_a_id``, ``hub_a`` (label), ``hub_b_id``, ``hub_b`` (label),
-        ``change`` (``moved``, ``merged`` or ``split``; see :func:`moved_practices`).
-    pairs_broken
-        Practice pairs together in A and apart in B: ``practice_1``, ``name_1``,
-        ``practice_2``, ``name_2``, ``hub_a_id``, ``hub_a``, ``hub_b_1``, ``hub_b_2``.
-    summary
-        Key measures side by side, indexed by measure key: ``measure``, ``unit``,
-        one column per side (named by ``names``), ``difference`` (B - A) and
-        ``better`` (``higher``/``lower``/empty).
-    a_is_current
-        Whether plan A is the current PCN map (then "pairs broken" are current
-        PCN pairs broken).
-    """
-
-    names: tuple[str, str]
-    scorecard_a: Scorecard
-    scorecard_b: Scorecard
-    pairing: dict[str, str]
-    moved: pd.DataFrame
-    pairs_broken: pd.DataFrame
-    summary: pd.DataFrame
-    a_is_current: bool
-
-    @property
-    def plan_a(self) -> Plan:
-        return self.scorecard_a.plan
-
-    @property
-    def plan_b(self) -> Plan:
-        return self.scorecard_b.plan
-
-    @property
-    def scorecards(self) -> tuple[Scorecard, Scorecard]:
-        return self.scorecard_a, self.scorecard_b
-
-    @property
-    def titles(self) -> tuple[str, str]:
-        """Each side's name, with the plan's own name when it says more."""
-        return tuple(_side_title(n, c.plan) for n, c in zip(self.names, self.scorecards))  # type: ignore[return-value]
-
-    @property
-    def pairs_broken_label(self) -> str:
-        """What the pairs-broken count means, in words."""
-        if self.a_is_current:
-            return "current PCN pairs broken"
-        return f"pairs together in {self.names[0]} split in {self.names[1]}"
-
-    def summary_table(self) -> pd.DataFrame:
-        """The summary with values formatted for reading (strings, signed differences)."""
-        rows = []
-        for key, r in self.summary.iterrows():
-            a, b = r[self.names[0]], r[self.names[1]]
-            rows.append({"measure": r["measure"], self.names[0]: _fmt(r["unit"], a),
-                         self.names[1]: _fmt(r["unit"], b), "difference": _fmt_diff(r["unit"], r["difference"])})
-        return pd.DataFrame(rows, index=self.summary.index)
-
-    def __repr__(self) -> str:
-        return (f"<Comparison {self.names[0]} ({self.plan_a.k} hubs) vs {self.names[1]} ({self.plan_b.k} hubs): "
-                f"{len(self.moved)} practices moved, {len(self.pairs_broken)} pairs broken>")
-
-
-def _side_title(name: str, plan: Plan) -> str:
-    own = str(plan.name or "").strip()
-    if not own or own.lower() in {"plan", name.lower()}:
-        return name
-    return f"{name}: {own}"
-
-
-def compare_plans(
-    region: Region,
-    plan_a: Plan,
-    plan_b: Plan,
-    *,
-    names: Sequence[str] = ("A", "B"),
-    bounds: Bounds = Bounds(),
-) -> Comparison:
-    """Score two plans of a region and work out what changes from A to B.
-
-    Parameters
-    ----------
-    region
-        From :func:`pcn_planner.geography.region.build_region`.
-    plan_a, plan_b
-        Plans of every practice of the region (A is the reference, e.g. today's PCNs).
-    names
-        Two different short names for the sides, e.g. the run folders' names.
-    bounds
-        Population bounds for the band checks.
-
-    Raises
-    ------
-    ValueError
-        If the plans do not cover the region's practices, or the names are not
-        two different non-empty strings.
-    """
-    names = tuple(str(n).strip() for n in names)
-    if len(names) != 2 or not all(names) or names[0] == names[1]:
-        raise ValueError(f"names must be two different non-empty names, got {names!r}")
-    _aligned(plan_a, plan_b)
-    card_a = score_plan(region, plan_a, bounds=bounds)
-    card_b = score_plan(region, plan_b, bounds=bounds)
-    practices = region.atlas.practices
-    current = Plan.current(practices)
-    a_is_current = plan_a == current
-
-    pairing = pair_hubs(plan_a, plan_b)
-    moved = moved_practices(plan_a, plan_b, pairing)
-    moved.insert(1, "name", moved["practice_code"].map(practices["name"]).astype(str))
-    moved.insert(2, "list_size", moved["practice_code"].map(practices["list_size"]).astype(int))
-    moved.insert(4, "hub_a", moved["hub_a_id"].map(plan_a.label))
-    moved.insert(6, "hub_b", moved["hub_b_id"].map(plan_b.label))
-    moved = moved.sort_values(["hub_a", "list_size", "practice_code"], ascending=[True, False, True],
-                              ignore_index=True)
-
-    pairs = broken_pairs(plan_a, plan_b)
-    pairs.insert(1, "name_1", pairs["practice_1"].map(practices["name"]).astype(str))
-    pairs.insert(3, "name_2", pairs["practice_2"].map(practices["name"]).astype(str))
-    pairs.insert(5, "hub_a", pairs["hub_a_id"].map(plan_a.label))
-    pairs["hub_b_1"] = pairs.pop("hub_b_id_1").map(plan_b.label)
-    pairs["hub_b_2"] = pairs.pop("hub_b_id_2").map(plan_b.label)
-
-    summary = _summary(card_a, card_b, names, a_is_current, len(moved), len(pairs))
-    return Comparison(names=names, scorecard_a=card_a, scorecard_b=card_b, pairing=pairing, moved=moved,
-                      pairs_broken=pairs, summary=summary, a_is_current=a_is_current)
-
-
-def _summary(card_a: Scorecard, card_b: Scorecard, names: tuple[str, str], a_is_current: bool,
-             n_moved: int, n_broken: int) -> pd.DataFrame:
-    def values(card: Scorecard) -> dict[str, float]:
-        s = dict(card.summary)
-        s["contiguous_hubs"] = s["hubs"] - s["non_contiguous_hubs"]
-        return s
-
-    va, vb = values(card_a), values(card_b)
-    baseline = card_a.baseline_name
-    rows = []
-    for key, (label, unit, better) in SUMMARY_MEASURES.items():
-        if key == "practices_moved":
-            label = f"Practices moved from {baseline}"
-        elif key == "pcn_pairs_broken":
-            label = f"{baseline[:1].upper()}{baseline[1:]} pairs broken"
-            label = label.replace("PCNs pairs", "PCN pairs")
-        rows.append((key, label, unit, va[key], vb[key], better))
-    if not a_is_current:
-        # The scorecards measure disruption from today's PCNs; add A -> B itself.
-        rows.append(("moved_a_to_b", f"Practices moving {names[0]} → {names[1]}", "count", 0, n_moved, "lower"))
-        rows.append(("pairs_broken_a_to_b", f"{names[0]} pairs broken in {names[1]}", "count", 0, n_broken, "lower"))
-    frame = pd.DataFrame(rows, columns=["key", "measure", "unit", names[0], names[1], "better"]).set_index("key")
-    frame.index.name = None
-    frame.insert(4, "difference", frame[names[1]].astype(float) - frame[names[0]].astype(float))
-    for col in (names[0], names[1], "difference"):
-        # Counts stay integers (object column), so summary.csv says 25, not 25.0.
-        frame[col] = pd.Series([int(v) if u == "count" else float(v) for v, u in zip(frame[col], frame["unit"])],
-                               index=frame.index, dtype=object)
-    return frame[["measure", "unit", names[0], names[1], "difference", "better"]]
-
-
-# ---------------------------------------------------------------------------
-# Words and numbers
-# ---------------------------------------------------------------------------
-
-
-def _fmt(unit: str, value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if unit == "minutes":
-        return f"{value:.1f} min"
-    if unit == "%":
-        return f"{value:.1%}"
-    return f"{int(value):,}"
-
-
-def _fmt_diff(unit: str, value: float) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if unit == "minutes":
-        text, zero = f"{abs(value):.1f} min", abs(value) < 0.05
-    elif unit == "%":
-        text, zero = f"{abs(value) * 100:.1f} pts", abs(value) < 0.0005
-    else:
-        text, zero = f"{abs(int(value)):,}", int(value) == 0
-    if zero:
-        return "no change"
-    return ("+" if value > 0 else "−") + text
 
 
 def _verdict(better: str, value: float, unit: str) -> str:
@@ -413,7 +115,7 @@ def comparison_colours(comparison: Comparison) -> tuple[dict[str, str], dict[str
     b_to_a = {b: a for a, b in comparison.pairing.items()}
     node_b = {h: ("pair", b_to_a[h], h) if h in b_to_a else ("b", h) for h in card_b.hubs.index}
     adj_a, adj_b = hub_adjacency(card_a), hub_adjacency(card_b)
-    joint = nx.Graph()
+    joint: nx.Graph = nx.Graph()
     joint.add_nodes_from(itertools.chain(node_a.values(), node_b.values()))
     joint.add_edges_from((node_a[u], node_a[v]) for u, v in adj_a.edges)
     joint.add_edges_from((node_b[u], node_b[v]) for u, v in adj_b.edges)
@@ -518,46 +220,9 @@ _CMP_JS = """
             map.fitBounds(box, {paddingTopLeft: [12, top], paddingBottomRight: [12, 12], animate: false});
         });
     }
-    function declutter(map) {
-        var root = map.getContainer();
-        var labels = Array.prototype.slice.call(root.querySelectorAll(".pcn-label"));
-        labels.sort(function (a, b) { return a.dataset.rank - b.dataset.rank; });
-        var placed = [];
-        var cap = root.querySelector(".pcn-caption");
-        if (cap) { placed.push(cap.getBoundingClientRect()); }
-        function clear(r) {
-            return !placed.some(function (p) {
-                return !(r.right < p.left || r.left > p.right || r.bottom < p.top || r.top > p.bottom);
-            });
-        }
-        function inside(el, r) {
-            var hits = document.elementsFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
-            return hits.some(function (h) { return h.classList && h.classList.contains(el.dataset.hub); });
-        }
-        var nudges = [[0, 0], [0, 0.9], [0, -0.9], [-0.3, 0], [0.3, 0]];
-        function place(el) {
-            for (var i = 0; i < nudges.length; i++) {
-                el.style.marginLeft = el.style.marginTop = "0px";
-                var r0 = el.getBoundingClientRect();
-                if (r0.width === 0) { return true; }
-                el.style.marginLeft = nudges[i][0] * r0.width + "px";
-                el.style.marginTop = nudges[i][1] * r0.height + "px";
-                var r = el.getBoundingClientRect();
-                if (clear(r) && (i === 0 || inside(el, r))) { placed.push(r); return true; }
-            }
-            el.style.marginLeft = el.style.marginTop = "0px";
-            return false;
-        }
-        labels.forEach(function (el) {
-            el.classList.remove("pcn-compact");
-            el.style.visibility = "visible";
-            if (place(el)) { return; }
-            el.classList.add("pcn-compact");
-            if (!place(el)) { el.style.visibility = "hidden"; }
-        });
-    }
+""" + DECLUTTER_JS + """    function declutterMap(map) { declutter(map.getContainer()); }
     maps.forEach(function (map) {
-        map.on("zoomend overlayadd", function () { declutter(map); });
+        map.on("zoomend overlayadd", function () { declutterMap(map); });
     });
     if (maps.length === 2 && maps[0].sync) {
         // A marker on the other map where the pointer is (DualMap syncs the views).
@@ -573,9 +238,9 @@ _CMP_JS = """
         });
     });
     fit();
-    maps.forEach(declutter);
-    window.addEventListener("resize", function () { maps.forEach(declutter); });
-    window.addEventListener("load", function () { maps.forEach(declutter); });
+    maps.forEach(declutterMap);
+    window.addEventListener("resize", function () { maps.forEach(declutterMap); });
+    window.addEventListener("load", function () { maps.forEach(declutterMap); });
 })();
 """
 
@@ -607,7 +272,7 @@ def _caption(name: str, title: str, card: Scorecard, gap: float | None) -> str:
     rest = rest[:1].upper() + rest[1:]
     in_band = int((hubs["band"] == "ok").sum())
     contiguous = int(hubs["contiguous"].astype(bool).sum())
-    flagged = int(((hubs["band"] != "ok") | ~hubs["contiguous"].astype(bool)).sum())
+    flagged = len(card.flagged_hubs)
     warn = (f' · <span class="pcn-warn">⚠ {flagged} flagged</span>' if flagged else "")
     return (f'<div class="pcn-cap-title"><span class="pcn-side">{esc(name)}</span>{esc(rest)}</div>'
             f'<div class="pcn-cap-stats">{k} hubs · {in_band} in band · {contiguous} contiguous{warn}</div>'
@@ -620,12 +285,14 @@ def _summary_html(comparison: Comparison) -> str:
     na, nb = comparison.names
     head = (f'<thead><tr><th>Measure</th><th><span class="pcn-side">{esc(na)}</span></th>'
             f'<th><span class="pcn-side">{esc(nb)}</span></th><th>Change</th></tr></thead>')
+    shown = comparison.summary_table()  # the words for each value, so the page and the notebook agree
     body = []
-    for _key, r in comparison.summary.iterrows():
+    for key, r in comparison.summary.iterrows():
         verdict = _verdict(r["better"], float(r["difference"]), r["unit"])
-        body.append(f'<tr><th>{esc(str(r["measure"]))}</th><td>{esc(_fmt(r["unit"], r[na]))}</td>'
-                    f'<td>{esc(_fmt(r["unit"], r[nb]))}</td>'
-                    f'<td class="pcn-{verdict}">{esc(_fmt_diff(r["unit"], float(r["difference"])))}</td></tr>')
+        text = shown.loc[key]
+        body.append(f'<tr><th>{esc(str(r["measure"]))}</th><td>{esc(text[na])}</td>'
+                    f'<td>{esc(text[nb])}</td>'
+                    f'<td class="pcn-{verdict}">{esc(text["difference"])}</td></tr>')
     return (f'<table id="pcn-cmp-table">{head}<tbody>{"".join(body)}</tbody></table>'
             f'<div class="pcn-note">Change is {esc(nb)} minus {esc(na)}; green is better, red worse. '
             'Travel is by car from home to the hub base site.</div>')
@@ -666,8 +333,8 @@ def _moves_html(comparison: Comparison) -> str:
     moved = comparison.moved
     if moved.empty:
         return '<div class="pcn-note">No practice changes hub.</div>'
-    practices = comparison.scorecard_a._region.atlas.practices
-    tags = {"merged": "hub merged", "split": "new hub"}
+    practices = comparison.scorecard_a.region.atlas.practices
+    tags = {"merged": "hub merged"}
     items = []
     for r in moved.itertuples(index=False):
         lat, lon = float(practices.at[r.practice_code, "lat"]), float(practices.at[r.practice_code, "lon"])
@@ -730,29 +397,20 @@ def _add_panes(m: folium.Map) -> None:
 # ---------------------------------------------------------------------------
 
 
-def _flagged(card: Scorecard) -> list[Hashable]:
-    return [h for h, r in card.hubs.iterrows() if r["band"] != "ok" or not bool(r["contiguous"])]
-
-
 def _add_hubs(m: folium.Map, card: Scorecard, colours: Mapping[Hashable, str], side: str, *,
               partner: Mapping[str, str], partner_plan: Plan, partner_name: str,
               fill_opacity: float = 0.5, interactive: bool = True) -> None:
     """Hub polygons, outlines and labels of one side (CSS classes ``pcn-hub pcn-side-<side>``)."""
-    region, bounds, hubs, plan = card._region, card.bounds, card.hubs, card.plan
+    region, bounds, hubs, plan = card.region, card.bounds, card.hubs, card.plan
     practices = region.atlas.practices
     geometry = card.geometry
-    flagged = _flagged(card)
+    flagged = card.flagged_hubs
     layer = folium.FeatureGroup(name=_LAYER_HUBS, show=True).add_to(m)
-    has_territory = geometry["has_territory"] if "has_territory" in geometry else pd.Series(True, geometry.index)
-    tiles = has_territory.to_numpy(bool)
-    geoms = np.empty(len(geometry), dtype=object)
-    geoms[tiles] = simplify_shapes(geometry.geometry.to_numpy()[tiles], coverage=True)
-    geoms[~tiles] = simplify_shapes(geometry.geometry.to_numpy()[~tiles], coverage=False)
+    geoms, _has_territory = hub_shapes(geometry)
     members = plan.members()
     partner_members = partner_plan.members()
     labels = label_points(geometry.geometry)
-    area = geometry.geometry.to_crs(METRIC_CRS).area
-    rank = {h: r for r, h in enumerate(sorted(geometry.index, key=lambda h: (h not in flagged, -area[h])))}
+    rank = label_ranks(geometry, flagged)
     for i, hub in enumerate(geometry.index):
         row = hubs.loc[hub].to_dict()
         colour = colours.get(hub, PALETTE[0])
@@ -767,9 +425,8 @@ def _add_hubs(m: folium.Map, card: Scorecard, colours: Mapping[Hashable, str], s
         else:
             pairing = f"No matching hub in {html.escape(partner_name)}"
         if interactive:
-            member_rows = [(c, str(practices.at[c, "name"]), int(practices.at[c, "list_size"]))
-                           for c in sorted(members.get(hub, []), key=lambda c: -practices.at[c, "list_size"])]
-            popup_html = hub_popup_html(hub, row, bounds, member_rows, colour).replace(
+            listed = member_rows(practices, members.get(hub, []))
+            popup_html = hub_popup_html(hub, row, bounds, listed, colour, card.hub_breaches(hub)).replace(
                 '<table class="pcn-table">', f'<div class="pcn-muted" style="margin:2px 0">{pairing}</div>'
                 '<table class="pcn-table">', 1)
         fill = folium.GeoJson(
@@ -782,11 +439,8 @@ def _add_hubs(m: folium.Map, card: Scorecard, colours: Mapping[Hashable, str], s
             interactive=interactive, control=False, name=f"hub {hub}",
         )
         patients = f"{int(row['patients']):,}"
-        warn = "⚠ " if is_flagged else ""
         if interactive:
-            folium.Tooltip(f"<b>{warn}{html.escape(str(row['hub_name']))}</b><br>{patients} patients · "
-                           f"{int(row['practices'])} practices<br><span class='pcn-muted'>{pairing}</span>",
-                           sticky=True).add_to(fill)
+            folium.Tooltip(hub_tooltip_html(row, pairing, flagged=is_flagged), sticky=True).add_to(fill)
             folium.Popup(popup_html, max_width=340, parse_html=False, maxHeight=420,
                          autoPanPaddingTopLeft=[10, 95], autoPanPaddingBottomRight=[10, 10]).add_to(fill)
         fill.add_to(layer)
@@ -802,14 +456,12 @@ def _move_text(comparison: Comparison, r: Any) -> str:
             f"to <b>{esc(r.hub_b)}</b> ({esc(nb)})")
     if r.change == "merged":
         text += f"<br><span class='pcn-muted'>all of {esc(r.hub_a)} joins this hub</span>"
-    elif r.change == "split":
-        text += f"<br><span class='pcn-muted'>a new hub carved out of {esc(r.hub_a)}</span>"
     return text
 
 
 def _add_moves(m: folium.Map, comparison: Comparison, *, dashed: bool, fill: Mapping[str, str] | None = None) -> None:
     """Rings round the practices that change hub, with a tooltip saying where from and to."""
-    practices = comparison.scorecard_a._region.atlas.practices
+    practices = comparison.scorecard_a.region.atlas.practices
     layer = folium.FeatureGroup(name=_LAYER_MOVES, show=True).add_to(m)
     moved = comparison.moved.sort_values("list_size", ascending=False)
     for r in moved.itertuples(index=False):
@@ -882,7 +534,7 @@ def comparison_map(comparison: Comparison, *, gap_a: float | None = None,
                                                                 divider=side == "b")), name=f"pcn-pos-{side}")
         _add_panes(m)
         _add_hubs(m, card, colours, side, partner=partner, partner_plan=other, partner_name=other_name)
-        add_practice_layer(m, card, card._region.risk.table)
+        add_practice_layer(m, card, card.region.risk.table)
         _add_moves(m, comparison, dashed=side == "a")
         folium.TileLayer("OpenStreetMap", name=LAYER_OSM, overlay=True, show=False, control=True,
                          opacity=0.6).add_to(m)

@@ -41,9 +41,10 @@ import shapely.geometry
 import shapely.ops
 from branca.element import MacroElement, Template
 
-from pcn_planner.scoring.scorecard import HUB_METRICS
+from pcn_planner.geography.territories import METRIC_CRS  # British National Grid: areas, buffers, labels
 from pcn_planner.model.problem import Bounds
 from pcn_planner.outputs.maps.offline import OfflineMap
+from pcn_planner.scoring.scorecard import HUB_METRICS
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
     from pcn_planner.scoring.scorecard import Scorecard
 
 __all__ = [
+    "DECLUTTER_JS",
     "FLAG_COLOUR",
     "FONT",
     "HOSPITAL_COLOUR",
@@ -71,9 +73,14 @@ __all__ = [
     "hub_adjacency",
     "hub_colours",
     "hub_popup_html",
+    "hub_shapes",
+    "hub_tooltip_html",
     "label_points",
+    "label_ranks",
+    "member_rows",
     "page_css",
     "plan_map",
+    "practice_kind",
     "practice_radius",
     "short_name",
     "simplify_shapes",
@@ -128,8 +135,6 @@ HOSPITAL_MARGIN_KM = 15.0
 #: Simplification (degrees, about 35-55 m) and coordinate rounding (5 dp, about 1 m).
 SIMPLIFY_DEG = 0.0005
 COORD_DECIMALS = 5
-#: Metric CRS (British National Grid) for areas, buffers and label placement.
-METRIC_CRS = "EPSG:27700"
 
 #: Font stack of every map page.
 FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif'
@@ -231,7 +236,7 @@ def hub_adjacency(scorecard: Scorecard, *, tolerance_m: float = 50.0) -> nx.Grap
     ids = geometry.index.to_numpy()
     graph.add_edges_from((ids[i], ids[j]) for i, j in zip(left, right) if i < j)
     assignment = scorecard.plan.assignment
-    for u, v in scorecard._region.graph.edges:
+    for u, v in scorecard.region.graph.edges:
         if u in assignment.index and v in assignment.index and assignment[u] != assignment[v]:
             graph.add_edge(assignment[u], assignment[v])
     return graph
@@ -300,19 +305,8 @@ def format_metric(column: str, value: Any, *, row: Mapping[str, Any] | None = No
     return str(value)
 
 
-def _flag_reasons(row: Mapping[str, Any], bounds: Bounds) -> list[str]:
-    reasons = []
-    if row["band"] == "below min":
-        reasons.append(f"{row['patients']:,} patients, below minimum {bounds.min:,}")
-    elif row["band"] == "above max":
-        reasons.append(f"{row['patients']:,} patients, above maximum {bounds.max:,}")
-    if not row["contiguous"]:
-        reasons.append(f"not contiguous ({int(row['components'])} pieces)")
-    return reasons
-
-
 def hub_popup_html(hub_id: str, row: Mapping[str, Any], bounds: Bounds, members: list[tuple[str, str, int]],
-                   colour: str) -> str:
+                   colour: str, breaches: Sequence[str] = ()) -> str:
     """A hub's popup: its name, any flags, every hub metric in plain English and its practices.
 
     Parameters
@@ -327,6 +321,8 @@ def hub_popup_html(hub_id: str, row: Mapping[str, Any], bounds: Bounds, members:
         ``(practice_code, name, list_size)`` of each member practice, in the order to list.
     colour
         The hub's fill colour, shown as a swatch.
+    breaches
+        The rules the hub breaks, in words (:meth:`Scorecard.hub_breaches`), shown as flags.
 
     Returns
     -------
@@ -334,7 +330,7 @@ def hub_popup_html(hub_id: str, row: Mapping[str, Any], bounds: Bounds, members:
         HTML (``div.pcn-pop``); text is escaped.
     """
     esc = html.escape
-    reasons = _flag_reasons(row, bounds)
+    reasons = list(breaches)
     head = (f'<div class="pcn-pop-head"><span class="pcn-swatch" style="background:{colour}"></span>'
             f'<b>{esc(str(row["hub_name"]))}</b> <span class="pcn-muted">{esc(str(hub_id))}</span></div>')
     if reasons:
@@ -483,33 +479,17 @@ def page_css() -> str:
     return _CSS.replace("FONT", FONT).replace("FLAG", FLAG_COLOUR).replace("HOSP", HOSPITAL_COLOUR)
 
 
-# Page behaviour: show a choropleth's key only while it is on; fit the hubs into
-# the part of the window the title block and legend leave free; and hide hub
-# labels that would overlap a more important one (flagged first, then larger
-# hubs), first dropping the patients line, so labels stay readable at any zoom.
-_LEGEND_JS = """
-(function () {
-    var map = MAP;
-    var parts = PARTS;
-    function fit() {
-        var w = map.getSize().x;
-        var panel = document.getElementById("pcn-title");
-        var left = panel && w > 900 ? panel.offsetWidth + 25 : 10;
-        var right = w > 900 ? 60 : 10;
-        map.stop();
-        map.fitBounds(BOX, {paddingTopLeft: [left, 10], paddingBottomRight: [right, 10], animate: false});
-    }
-    function layout() {
-        var title = document.getElementById("pcn-title"), legend = document.getElementById("pcn-legend");
-        if (title && legend) {
-            var free = window.innerHeight - title.getBoundingClientRect().bottom - 10 - 50;
-            legend.style.maxHeight = Math.max(free, 120) + "px";
-        }
-    }
-    function declutter() {
-        var labels = Array.prototype.slice.call(document.querySelectorAll(".pcn-label"));
+#: The hub-label declutter of every map page, as a JavaScript function ``declutter(root)`` to paste into a
+#: page script: it hides the labels (``.pcn-label``) inside ``root`` that would overlap a more important
+#: one (lower ``data-rank``: flagged hubs, then larger ones), first dropping the patients line, and keeps
+#: clear of a ``.pcn-caption`` inside ``root``. The comparison page runs it once per map, hence ``root``.
+DECLUTTER_JS = """\
+    function declutter(root) {
+        var labels = Array.prototype.slice.call(root.querySelectorAll(".pcn-label"));
         labels.sort(function (a, b) { return a.dataset.rank - b.dataset.rank; });
         var placed = [];
+        var cap = root.querySelector(".pcn-caption");
+        if (cap) { placed.push(cap.getBoundingClientRect()); }
         function clear(r) {
             return !placed.some(function (p) {
                 return !(r.right < p.left || r.left > p.right || r.bottom < p.top || r.top > p.bottom);
@@ -544,22 +524,47 @@ _LEGEND_JS = """
             if (!place(el)) { el.style.visibility = "hidden"; }
         });
     }
-    map.on("overlayadd", function (e) {
+"""
+
+# Page behaviour: show a choropleth's key only while it is on; fit the hubs into
+# the part of the window the title block and legend leave free; and hide hub
+# labels that would overlap a more important one (flagged first, then larger
+# hubs), first dropping the patients line, so labels stay readable at any zoom.
+_LEGEND_JS = """
+(function () {
+    var map = MAP;
+    var parts = PARTS;
+    function fit() {
+        var w = map.getSize().x;
+        var panel = document.getElementById("pcn-title");
+        var left = panel && w > 900 ? panel.offsetWidth + 25 : 10;
+        var right = w > 900 ? 60 : 10;
+        map.stop();
+        map.fitBounds(BOX, {paddingTopLeft: [left, 10], paddingBottomRight: [right, 10], animate: false});
+    }
+    function layout() {
+        var title = document.getElementById("pcn-title"), legend = document.getElementById("pcn-legend");
+        if (title && legend) {
+            var free = window.innerHeight - title.getBoundingClientRect().bottom - 10 - 50;
+            legend.style.maxHeight = Math.max(free, 120) + "px";
+        }
+    }
+""" + DECLUTTER_JS + """    map.on("overlayadd", function (e) {
         var id = parts[e.name];
         if (id) { document.getElementById(id).style.display = "block"; }
         layout();
-        declutter();
+        declutter(document);
     });
     map.on("overlayremove", function (e) {
         var id = parts[e.name];
         if (id) { document.getElementById(id).style.display = "none"; }
     });
-    map.on("zoomend", declutter);
+    map.on("zoomend", function () { declutter(document); });
     window.addEventListener("resize", layout);
     layout();
     fit();
-    declutter();
-    window.addEventListener("load", function () { layout(); declutter(); });
+    declutter(document);
+    window.addEventListener("load", function () { layout(); declutter(document); });
 })();
 """
 
@@ -649,14 +654,14 @@ def plan_map(scorecard: Scorecard, *, gap: float | None = None, title: str | Non
     >>> card = pp.score_plan(region, pp.Plan.current(region.atlas.practices))
     >>> plan_map(card).save("current.html")   # one self-contained page
     """
-    region = scorecard._region
+    region = scorecard.region
     atlas = region.atlas
     bounds = scorecard.bounds
     hubs = scorecard.hubs
     geometry = scorecard.geometry
     risk = region.risk.table
 
-    flagged = [h for h, r in hubs.iterrows() if r["band"] != "ok" or not bool(r["contiguous"])]
+    flagged = scorecard.flagged_hubs
     colours = hub_colours(hub_adjacency(scorecard), hubs.index)
 
     west, south, east, north = (float(v) for v in geometry.total_bounds)
@@ -688,27 +693,20 @@ def plan_map(scorecard: Scorecard, *, gap: float | None = None, title: str | Non
 
 def _add_hub_layer(m: folium.Map, scorecard: Scorecard, geometry: gpd.GeoDataFrame,
                    colours: Mapping[Hashable, str], flagged: list[Hashable]) -> None:
-    region, bounds, hubs = scorecard._region, scorecard.bounds, scorecard.hubs
+    region, bounds, hubs = scorecard.region, scorecard.bounds, scorecard.hubs
     practices = region.atlas.practices
     layer = folium.FeatureGroup(name=LAYER_HUBS, show=True).add_to(m)
-    has_territory = geometry["has_territory"] if "has_territory" in geometry else pd.Series(True, geometry.index)
-    tiles = has_territory.to_numpy(bool)
-    geoms = np.empty(len(geometry), dtype=object)
-    geoms[tiles] = simplify_shapes(geometry.geometry.to_numpy()[tiles], coverage=True)
-    geoms[~tiles] = simplify_shapes(geometry.geometry.to_numpy()[~tiles], coverage=False)
+    geoms, has_territory = hub_shapes(geometry)
     members = scorecard.plan.members()
     labels = label_points(geometry.geometry)
-    # Label priority for decluttering: flagged hubs, then bigger areas.
-    area = geometry.geometry.to_crs(METRIC_CRS).area
-    rank = {h: r for r, h in enumerate(sorted(geometry.index, key=lambda h: (h not in flagged, -area[h])))}
+    rank = label_ranks(geometry, flagged)
     for i, hub in enumerate(geometry.index):
         row = hubs.loc[hub].to_dict()
         colour = colours.get(hub, PALETTE[0])
         is_flagged = hub in flagged
         feature = feature_collection(np.array([geoms[i]], dtype=object), [{"id": str(hub)}])
-        member_rows = [(c, str(practices.at[c, "name"]), int(practices.at[c, "list_size"]))
-                       for c in sorted(members.get(hub, []), key=lambda c: -practices.at[c, "list_size"])]
-        popup_html = hub_popup_html(hub, row, bounds, member_rows, colour)
+        popup_html = hub_popup_html(hub, row, bounds, member_rows(practices, members.get(hub, [])), colour,
+                                    scorecard.hub_breaches(hub))
         if not bool(has_territory.get(hub, True)):
             popup_html = popup_html.replace(
                 "</table>", "</table><div class='pcn-muted'>No territory: drawn as discs round its sites.</div>", 1)
@@ -723,10 +721,7 @@ def _add_hub_layer(m: folium.Map, scorecard: Scorecard, geometry: gpd.GeoDataFra
             name=f"hub {hub}",
         )
         patients = f"{int(row['patients']):,}"
-        warn = "⚠ " if is_flagged else ""
-        folium.Tooltip(f"<b>{warn}{html.escape(str(row['hub_name']))}</b><br>{patients} patients · "
-                       f"{int(row['practices'])} practices<br><span class='pcn-muted'>click for the scorecard</span>",
-                       sticky=True).add_to(fill)
+        folium.Tooltip(hub_tooltip_html(row, "click for the scorecard", flagged=is_flagged), sticky=True).add_to(fill)
         # Pan an opened popup clear of the title block/legend (left) and the layer control (right).
         folium.Popup(popup_html, max_width=380, parse_html=False, maxHeight=520,
                      autoPanPaddingTopLeft=[375, 10], autoPanPaddingBottomRight=[270, 10]).add_to(fill)
@@ -734,6 +729,41 @@ def _add_hub_layer(m: folium.Map, scorecard: Scorecard, geometry: gpd.GeoDataFra
         add_hub_outline_and_label(layer, feature, hub=hub, flagged=is_flagged, position=labels[hub],
                                   rank=rank[hub], data_hub=f"{HUB_CLASS}-{i}", name=str(row["hub_name"]),
                                   patients=patients)
+
+
+def hub_tooltip_html(row: Mapping[str, Any], note: str, *, flagged: bool) -> str:
+    """A hub's hover text (HTML): its name (with ⚠ when flagged), patients and practices, and a grey ``note``."""
+    warn = "⚠ " if flagged else ""
+    return (f"<b>{warn}{html.escape(str(row['hub_name']))}</b><br>{int(row['patients']):,} patients · "
+            f"{int(row['practices'])} practices<br><span class='pcn-muted'>{note}</span>")
+
+
+def hub_shapes(geometry: gpd.GeoDataFrame) -> tuple[np.ndarray, pd.Series]:
+    """Each hub's shape made light for the page (in ``geometry``'s order), and whether it is a real territory.
+
+    Territories tile the region, so they are simplified together and still
+    meet; the stand-in discs of hubs without territory do not, so they are
+    simplified one by one (see :func:`simplify_shapes`).
+    """
+    has_territory = geometry["has_territory"] if "has_territory" in geometry else pd.Series(True, geometry.index)
+    tiles = has_territory.to_numpy(bool)
+    geoms = np.empty(len(geometry), dtype=object)
+    geoms[tiles] = simplify_shapes(geometry.geometry.to_numpy()[tiles], coverage=True)
+    geoms[~tiles] = simplify_shapes(geometry.geometry.to_numpy()[~tiles], coverage=False)
+    return geoms, has_territory
+
+
+def label_ranks(geometry: gpd.GeoDataFrame, flagged: Iterable[Hashable]) -> dict[Hashable, int]:
+    """Hub -> label priority for the declutter script (0 first): flagged hubs, then bigger areas."""
+    flagged = set(flagged)
+    area = geometry.geometry.to_crs(METRIC_CRS).area
+    return {h: r for r, h in enumerate(sorted(geometry.index, key=lambda h: (h not in flagged, -area[h])))}
+
+
+def member_rows(practices: pd.DataFrame, codes: Iterable[str]) -> list[tuple[str, str, int]]:
+    """``(code, name, list_size)`` of a hub's practices, largest first: the list in a hub's popup."""
+    return [(c, str(practices.at[c, "name"]), int(practices.at[c, "list_size"]))
+            for c in sorted(codes, key=lambda c: -practices.at[c, "list_size"])]
 
 
 def add_hub_outline_and_label(layer, feature: dict, *, hub: str, flagged: bool, position: tuple[float, float],
@@ -762,7 +792,8 @@ def add_hub_outline_and_label(layer, feature: dict, *, hub: str, flagged: bool, 
                   interactive=False, keyboard=False).add_to(layer)
 
 
-def _practice_kind(code: str, risk: pd.DataFrame) -> str:
+def practice_kind(code: str, risk: pd.DataFrame) -> str:
+    """``"high risk"``, ``"anchor"`` or ``"practice"``: how a practice is drawn (:data:`PRACTICE_COLOURS`)."""
     if code in risk.index and bool(risk.at[code, "high_risk"]):
         return "high risk"
     if code in risk.index and bool(risk.at[code, "anchor"]):
@@ -777,14 +808,14 @@ def add_practice_layer(m: folium.Map, scorecard: Scorecard, risk: pd.DataFrame) 
     (:data:`PRACTICE_COLOURS`); the tooltip names the practice's hub in
     ``scorecard.plan`` and whether it is the hub's base site.
     """
-    practices = scorecard._region.atlas.practices
+    practices = scorecard.region.atlas.practices
     plan, hubs = scorecard.plan, scorecard.hubs
     bases = set(hubs["base_practice"])
     layer = folium.FeatureGroup(name=LAYER_PRACTICES, show=True).add_to(m)
     # Big circles first, so small ones stay on top and clickable.
     for code in practices.sort_values("list_size", ascending=False).index:
         p = practices.loc[code]
-        kind = _practice_kind(code, risk)
+        kind = practice_kind(code, risk)
         hub = plan.assignment.get(code)
         lines = [f"<b>{html.escape(str(p['name']))}</b> <span class='pcn-muted'>{html.escape(code)}</span>",
                  f"List size: {int(p['list_size']):,} patients"]
@@ -854,7 +885,7 @@ def travel_band(minutes: float) -> int | None:
 
 
 def _add_travel_layer(m: folium.Map, scorecard: Scorecard, owned: pd.DataFrame, geoms: np.ndarray) -> None:
-    region, plan, hubs = scorecard._region, scorecard.plan, scorecard.hubs
+    region, plan, hubs = scorecard.region, scorecard.plan, scorecard.hubs
     names = region.atlas.lsoas["lsoa11nm"].reindex(owned.index)
     props, colours = [], []
     for code, owner in zip(owned.index, owned["practice_code"]):
@@ -902,7 +933,7 @@ def _title_block(scorecard: Scorecard, gap: float | None, title: str | None, fla
         order = sorted(flagged, key=lambda h: (hubs.at[h, "band"] == "ok", str(hubs.at[h, "hub_name"])))
         items = "".join(
             f"<li><b>{esc(str(hubs.at[h, 'hub_name']))}</b> – "
-            f"{esc(', '.join(_flag_reasons(hubs.loc[h], bounds)))}</li>"
+            f"{esc('; '.join(scorecard.hub_breaches(h)))}</li>"
             for h in order)
         flags = (f'<div class="pcn-flags"><b class="pcn-warn">⚠ {len(flagged)} hub'
                  f'{"s" if len(flagged) != 1 else ""} flagged</b><ul>{items}</ul></div>')
