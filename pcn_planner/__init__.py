@@ -7,8 +7,9 @@ The public API for notebooks and scripts:
 >>> region = pp.build_region(atlas)                  # territories, graph, travel, communities, risk
 >>> today = pp.score_plan(region, pp.Plan.current(atlas.practices))
 >>> result = pp.optimise(pp.Problem(k=23), region)   # best contiguous in-band plan, with its gap
->>> moves = pp.compare_plans(region, today.plan, result.plan, names=("today", "K=23"))  # who moves
+>>> moves = pp.compare_scorecards(today, result.scorecard, names=("today", "K=23"))  # who moves
 >>> run = result.write("outputs/k23")                           # run folder: plan, scorecard, manifest, map
+>>> pp.Run.read(run).scorecard().problems                       # read back, scored in its own context
 >>> pp.write_report([run], "outputs/report")                    # options report pages + options.xlsx
 >>> batch = pp.run_batch("scenarios.yaml", "outputs/batch")     # sensitivity runs on Dask
 
@@ -33,7 +34,7 @@ _LAZY = {
     "compare_plans": ".scoring.differences", "write_comparison": ".outputs.maps.compare",
     "plan_map": ".outputs.maps.plan_map", "write_report": ".outputs.report", "run_batch": ".batch.run",
     "load_results": ".batch.store", "summarise_batch": ".batch.summary", "write_batch_summary": ".batch.summary",
-    "load_scenarios": ".batch.scenarios",
+    "load_scenarios": ".batch.scenarios", "compare_scorecards": ".scoring.differences", "Run": ".outputs.run",
 }
 
 

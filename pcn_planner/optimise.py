@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from pcn_planner.data.atlas import Atlas
 from pcn_planner.core.errors import InfeasibleError
@@ -204,6 +203,7 @@ def optimise(
     log: Log | None = None,
     pool: ColumnPool | None = None,
     warm_start: Plan | Sequence[Plan] = (),
+    _retried: bool = False,
 ) -> Result:
     """Group practices into K contiguous hubs within the bounds, as well as provably possible.
 
@@ -280,10 +280,14 @@ def optimise(
 
     candidates = [(h, inst.plan_cost(h)) for h in (heur.hubs, exact.hubs) if h is not None]
     if not candidates:
-        if problem.max_moved is not None:
-            why = explain_max_moved(problem, region, baseline, log=say)
-            if why:
-                raise InfeasibleError(why)
+        if problem.max_moved is not None and not _retried:
+            found = fewest_moved(problem, region, baseline, log=say)
+            if found is not None and found.fewest > problem.max_moved:
+                raise InfeasibleError(found.refusal(problem.max_moved))
+            if found is not None:  # a plan within the limit exists: search again from it
+                starts = [found.plan] + ([warm_start] if isinstance(warm_start, Plan) else list(warm_start))
+                return optimise(problem, region, baseline=baseline, alternatives=alternatives, log=log,
+                                pool=heur.pool, warm_start=starts, _retried=True)
         if exact.status == "infeasible":
             raise InfeasibleError(
                 "no plan satisfies every rule: the solver proved it. "
@@ -332,40 +336,58 @@ def optimise(
     )
 
 
-def explain_max_moved(problem: Problem, region: Region, baseline: Plan | None = None, *,
-                      log: Log | None = None) -> str | None:
-    """Why the moved-practices rule cannot hold, with the smallest limit that works, or ``None``.
+@dataclass(frozen=True)
+class FewestMoved:
+    """The fewest practices any plan keeping the other rules must move, and a plan that moves them.
 
-    Solves the same problem without the limit and with only the disruption
-    term in the objective: its optimum is the fewest practices any plan
-    keeping every other rule must move (the count :meth:`Instance.moved_positions`
-    defines). Returns ``None`` when that minimum is within the limit, or when
-    no plan keeps the other rules either (then another rule is to blame).
+    Attributes
+    ----------
+    fewest
+        Practices moved by :attr:`plan` (the count :meth:`Instance.moved_positions` defines).
+    at_least
+        A proven lower bound on that minimum (equal to ``fewest`` when proven).
+    plan
+        A plan keeping every rule but the moved-practices limit, moving ``fewest``.
     """
-    assert problem.max_moved is not None
+
+    fewest: int
+    at_least: int
+    plan: Plan
+
+    @property
+    def proven(self) -> bool:
+        """Whether ``fewest`` is proven to be the minimum."""
+        return self.at_least >= self.fewest
+
+    def refusal(self, limit: int) -> str:
+        """Why a limit below :attr:`fewest` cannot be met, naming the rule and the smallest limit that works."""
+        rule = "the moved-practices rule (--max-moved, rules.max_moved)"
+        if self.proven:
+            return (f"{rule} cannot hold: at most {limit} practices may leave their baseline PCN, but every plan "
+                    f"that keeps the other rules moves at least {self.fewest}. The smallest limit that works is "
+                    f"{self.fewest} (--max-moved {self.fewest}).")
+        return (f"{rule} could not be met: at most {limit} practices may leave their baseline PCN; the best plan "
+                f"found keeping the other rules moves {self.fewest}, and no plan moves fewer than "
+                f"{max(limit + 1, self.at_least)}. A limit of {self.fewest} works (--max-moved {self.fewest}); "
+                "give it more time to find the exact smallest.")
+
+
+def fewest_moved(problem: Problem, region: Region, baseline: Plan | None = None, *,
+                 log: Log | None = None) -> FewestMoved | None:
+    """Solve for the fewest moved practices under every rule of ``problem`` but its moved limit.
+
+    The objective keeps only the disruption term, whose per-hub cost is the
+    number of practices moved from the base's baseline PCN, so its optimum is
+    the minimum. ``None`` if no plan keeps the other rules either (then
+    another rule is to blame).
+    """
     only_moves = {t: 0.0 for t in problem.weights.as_dict()} | {"disruption": 1.0}
     relaxed = problem.with_(max_moved=None, weights=only_moves, gap=0.0)
     try:
         result = optimise(relaxed, region, baseline=baseline, log=log)
     except InfeasibleError:
         return None
-    hubs = [region.positions(m) for m in result.plan.members().values()]
     inst = compile_problem(relaxed, region, baseline)
-    fewest = len(inst.moved_positions(hubs))
-    if fewest <= problem.max_moved:
-        return None
-    proven = result.bound is not None and result.bound * inst.norms["disruption"] > fewest - 1 + 1e-6
-    rule = "the moved-practices rule (--max-moved, rules.max_moved)"
-    if proven:
-        return (f"{rule} cannot hold: at most {problem.max_moved} practices may leave their baseline PCN, but "
-                f"every plan that keeps the other rules moves at least {fewest}. The smallest limit that works "
-                f"is {fewest} (--max-moved {fewest}).")
-    low = max(problem.max_moved + 1, math.ceil((result.bound or 0.0) * inst.norms["disruption"] - 1e-6))
-    return (f"{rule} could not be met: at most {problem.max_moved} practices may leave their baseline PCN; "
-            f"the best plan found keeping the other rules moves {fewest}, and no plan moves fewer than {low}. "
-            f"A limit of {fewest} works (--max-moved {fewest}); give it more time to find the exact smallest.")
-
-
-def objective_table(result: Result) -> pd.DataFrame:
-    """The objective split by term, as a table."""
-    return pd.DataFrame(result.objective_terms).T
+    fewest = len(inst.moved_positions(inst.hubs_of(result.plan)))
+    low = 0 if result.bound is None else math.ceil(result.bound * inst.norms["disruption"] - 1e-6)
+    return FewestMoved(fewest=fewest, at_least=min(fewest, low), plan=result.plan)

@@ -11,6 +11,7 @@ bound of the best plan.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -21,6 +22,8 @@ from pcn_planner.model.instance import Instance
 
 from .columns import ColumnPool
 from .master import make_solver
+
+logger = logging.getLogger(__name__)
 
 
 def next_best_plans(
@@ -57,7 +60,11 @@ def next_best_plans(
     -------
     list of plans, best first; shorter than ``count`` when the pool holds no more.
     """
-    say = log or (lambda _m: None)
+    def say(text: str) -> None:
+        logger.info(text)
+        if log is not None:
+            log(text)
+
     if count <= 0 or pool is None:
         return []
     start = time.perf_counter()

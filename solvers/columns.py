@@ -37,12 +37,14 @@ from collections.abc import Iterable, Sequence
 import networkx as nx
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
-
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from threadpoolctl import threadpool_limits
 
+from pcn_planner.core.pieces import is_connected
 from pcn_planner.model.instance import Instance
+from pcn_planner.model.rules import hub_breach
+
+from .graphs import UnionFind, pieces
 
 __all__ = [
     "ColumnPool",
@@ -60,18 +62,6 @@ __all__ = [
     "unit_components",
     "unit_coords",
 ]
-
-
-def component(start: int, nodes: set[int], adj: Sequence[Iterable[int]]) -> set[int]:
-    """The connected piece of ``nodes`` (in the graph given by ``adj``) that holds ``start``."""
-    part = {start}
-    stack = [start]
-    while stack:
-        for v in adj[stack.pop()]:
-            if v in nodes and v not in part:
-                part.add(v)
-                stack.append(v)
-    return part
 
 
 class HubRules:
@@ -117,33 +107,18 @@ class HubRules:
         self.upper = float(inst.upper)
         self.require_anchor = bool(inst.require_anchor)
         self.risk_weight = float(inst.risk_weight)
-        self.adj = inst.neighbours()
-        self.adj_sets = [set(a) for a in self.adj]
+        self.adj_sets = [set(a) for a in inst.adjacency]
         self.all_allowed = bool(np.all(inst.allowed))
         self.problems: list[str] = []
 
         self.locked_of = np.full(n, -1, dtype=int)
-        self.locked_sets = [frozenset(int(p) for p in g) for g in inst.locked]
         for g, group in enumerate(inst.locked):
             self.locked_of[np.asarray(group, dtype=int)] = g
 
-        # keep-together pairs -> units (union-find, root = smallest member, so order is stable)
-        parent = list(range(n))
-
-        def find(x: int) -> int:
-            while parent[x] != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
+        together = UnionFind(range(n))
         for a, b in inst.keep_together:
-            ra, rb = find(int(a)), find(int(b))
-            if ra != rb:
-                parent[max(ra, rb)] = min(ra, rb)
-        groups: dict[int, list[int]] = {}
-        for p in range(n):
-            groups.setdefault(find(p), []).append(p)
-        self.units = [np.array(sorted(g), dtype=int) for g in sorted(groups.values(), key=min)]
+            together.union(int(a), int(b))
+        self.units = [np.array(g, dtype=int) for g in together.groups()]
         U = len(self.units)
         self.n_units = U
         self.unit_of = np.empty(n, dtype=int)
@@ -167,11 +142,6 @@ class HubRules:
         self.unit_adj = [sorted(s) for s in adj_sets]
         self.unit_adj_sets = adj_sets
 
-        self.has_units = U < n
-        self.apart_of: list[set[int]] = [set() for _ in range(n)]
-        for a, b in inst.keep_apart:
-            self.apart_of[int(a)].add(int(b))
-            self.apart_of[int(b)].add(int(a))
         self.unit_apart: list[set[int]] = [set() for _ in range(U)]
         for a, b in inst.keep_apart:
             ua, ub = int(self.unit_of[a]), int(self.unit_of[b])
@@ -204,52 +174,25 @@ class HubRules:
     # ---------------------------------------------------------------- checks
     def connected(self, members: Iterable[int]) -> bool:
         """True if the practices induce a connected subgraph of the practice graph."""
-        nodes = set(int(p) for p in members)
-        return bool(nodes) and len(component(min(nodes), nodes, self.adj_sets)) == len(nodes)
+        return is_connected(members, self.adj_sets)
 
     def units_connected(self, units: Iterable[int]) -> bool:
         """True if the units induce a connected subgraph of the unit graph."""
-        nodes = set(units)
-        return bool(nodes) and len(component(min(nodes), nodes, self.unit_adj_sets)) == len(nodes)
+        return is_connected(units, self.unit_adj_sets)
 
     def check(self, members: Iterable[int]) -> str | None:
         """The first rule a hub breaks, in words, or ``None`` if it is a valid column.
+
+        The verdict is :func:`pcn_planner.model.rules.hub_breach`'s; the unit
+        form above only speeds up building and moving candidates.
 
         Parameters
         ----------
         members
             Practice positions.
         """
-        m = np.array(sorted(set(int(p) for p in members)), dtype=int)
-        if m.size == 0:
-            return "empty hub"
-        pop = float(self.pop[m].sum())
-        if pop < self.lower:
-            return f"{pop:,.0f} patients < min {self.lower:,.0f}"
-        if pop > self.upper:
-            return f"{pop:,.0f} patients > max {self.upper:,.0f}"
-        if not self.connected(m):
-            return "not contiguous"
-        member_set = set(m.tolist())
-        groups = set(self.locked_of[m].tolist()) - {-1}
-        if groups:
-            g = min(groups)
-            if len(groups) > 1 or member_set != self.locked_sets[g]:
-                return f"mixes locked hub {g + 1} with other practices"
-        if self.has_units:
-            for u in set(self.unit_of[m].tolist()):
-                missing = [self.codes[p] for p in self.units[u] if int(p) not in member_set]
-                if missing:
-                    return f"splits a keep-together group (missing {', '.join(missing)})"
-        for p in m.tolist():
-            for q in self.apart_of[p]:
-                if q > p and q in member_set:
-                    return f"holds {self.codes[p]} and {self.codes[q]}, which must be apart"
-        if not self.inst.allowed[np.ix_(m, m)].all(axis=0).any():
-            return "no member may serve as base for all (nesting)"
-        if self.require_anchor and not np.asarray(self.inst.anchors)[m].any():
-            return "no anchor practice"
-        return None
+        breach = hub_breach(self.inst, np.fromiter(members, dtype=int))
+        return None if breach is None else breach.text
 
     # ------------------------------------------------------------ evaluation
     def unit_members(self, units: Iterable[int]) -> np.ndarray:
@@ -293,8 +236,11 @@ def _zones(inst: Instance) -> np.ndarray:
         return np.unique(np.asarray(inst.area).astype(str), return_inverse=True)[1].astype(int)
     if np.all(inst.allowed):
         return np.zeros(inst.n, dtype=int)
-    mutual = sp.csr_matrix(np.asarray(inst.allowed) & np.asarray(inst.allowed).T)
-    return connected_components(mutual, directed=False)[1].astype(int)
+    mutual = np.asarray(inst.allowed) & np.asarray(inst.allowed).T
+    zone = np.empty(inst.n, dtype=int)
+    for z, piece in enumerate(pieces(range(inst.n), [np.flatnonzero(row).tolist() for row in mutual])):
+        zone[piece] = z
+    return zone
 
 
 def unit_components(rules: HubRules) -> list[np.ndarray]:
@@ -303,20 +249,9 @@ def unit_components(rules: HubRules) -> list[np.ndarray]:
     Locked practices are taken out (their hubs are fixed), so each piece is an
     independent subproblem once its number of hubs is chosen.
     """
-    free = rules.free_units
-    if free.size == 0:
-        return []
-    pos = {int(u): i for i, u in enumerate(free)}
-    rows, cols = [], []
-    for u in free:
-        for v in rules.unit_adj[u]:
-            if v in pos and rules.unit_zone[u] == rules.unit_zone[v]:
-                rows.append(pos[int(u)])
-                cols.append(pos[v])
-    graph = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(free), len(free)))
-    _, labels = connected_components(graph, directed=False)
-    comps = [np.sort(free[labels == c]) for c in np.unique(labels)]
-    return sorted(comps, key=lambda c: int(c[0]))
+    zone = rules.unit_zone
+    adj = [[v for v in nbrs if zone[v] == zone[u]] for u, nbrs in enumerate(rules.unit_adj)]
+    return [np.array(piece, dtype=int) for piece in pieces(rules.free_units.tolist(), adj)]
 
 
 # ---------------------------------------------------------------------- pool
@@ -499,19 +434,10 @@ def spanning_tree(rules: HubRules, units: Sequence[int],
         return tree
     edges = [(u, v) for u in us for v in rules.unit_adj[u] if v in inside and u < v]
     order = np.argsort(rng.random(len(edges)), kind="stable")  # Kruskal on random weights
-    parent = {u: u for u in us}
-
-    def find(x: int) -> int:
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
+    joined = UnionFind(us)
     for i in order:
         u, v = edges[i]
-        ru, rv = find(u), find(v)
-        if ru != rv:
-            parent[ru] = rv
+        if joined.union(u, v):
             tree[u].append(v)
             tree[v].append(u)
     return tree
@@ -734,11 +660,7 @@ def pcn_columns(rules: HubRules, pool: ColumnPool, comp: np.ndarray, labels: np.
         groups.setdefault(int(lab), set()).add(int(u))
     parts: list[set[int]] = []
     for lab in sorted(groups):
-        members = groups[lab]
-        while members:
-            part = component(min(members), members, rules.unit_adj)
-            members = members - part
-            parts.append(part)
+        parts += [set(piece) for piece in pieces(groups[lab], rules.unit_adj)]
     owner = {u: i for i, p in enumerate(parts) for u in p}
 
     def emit(units: set[int]) -> None:

@@ -31,6 +31,7 @@ this engine reports no bound at all.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -39,9 +40,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from pcn_planner.model.instance import Instance
+from pcn_planner.model.rules import check_plan
 
 from .columns import (
-    component,
     ColumnPool,
     HubRules,
     clustering_labellings,
@@ -54,13 +55,18 @@ from .columns import (
     unit_components,
     unit_coords,
 )
+from .graphs import pieces
 from .local_search import Partition, count_fix, improve, perturb, price, recombine, repair
 from .master import reduced_cost_filter, solve_master, solve_master_lp
 
 __all__ = ["HeuristicResult", "allocate", "solve_heuristic", "verify_plan"]
 
+logger = logging.getLogger(__name__)
+
+#: Random spanning trees per hub pair in recombination (plus one BFS tree).
 RECOM_TREES = 3
-PRICE_RANDOM_RUNS = 2  # randomised pricing growths per seed and base, besides the greedy one  # random spanning trees per hub pair in recombination (plus one BFS tree)
+#: Randomised pricing growths per seed and base, besides the greedy one.
+PRICE_RANDOM_RUNS = 2
 
 
 @dataclass(frozen=True)
@@ -130,40 +136,16 @@ def _perturb(k: list[int], lo: Sequence[int], hi: Sequence[int], rng: np.random.
     return out
 
 
-def verify_plan(inst: Instance, hubs: Sequence[np.ndarray], rules: HubRules | None = None) -> list[str]:
-    """Every rule a plan breaks, by name (empty if it is feasible).
-
-    Checks: each practice in exactly one hub, the number of hubs, and per hub
-    (numbered from 1) contiguity, band, nesting, anchors, keep-together,
-    keep-apart and locked hubs; then the moved-practice limit.
-    """
-    rules = rules or HubRules(inst)
-    out = []
-    count = np.zeros(inst.n, dtype=int)
-    for h in hubs:
-        count[np.asarray(h, dtype=int)] += 1
-    for p in np.flatnonzero(count != 1):
-        out.append(f"practice {inst.codes[p]} is in {count[p]} hubs")
-    if not inst.k_min <= len(hubs) <= inst.k_max:
-        out.append(f"{len(hubs)} hubs, outside K={inst.k_min}-{inst.k_max}")
-    moved = 0
-    for i, h in enumerate(hubs, start=1):
-        why = rules.check(h)
-        if why is not None:
-            out.append(f"hub {i}: {why}")
-            continue
-        _, base = inst.hub_cost(h)
-        moved += int(inst.moved[np.asarray(h, dtype=int), base].sum())
-    if inst.max_moved is not None and moved > inst.max_moved:
-        out.append(f"{moved} practices moved > max {inst.max_moved}")
-    return out
+def verify_plan(inst: Instance, hubs: Sequence[np.ndarray]) -> list[str]:
+    """Every rule a plan breaks, in words (empty if it is feasible): :func:`pcn_planner.model.rules.check_plan`."""
+    return [v.text for v in check_plan(inst, hubs)]
 
 
 class _Run:
     """Mutable state of one heuristic run (kept out of the public API)."""
 
     def __init__(self, inst: Instance, pool: ColumnPool, rules: HubRules, t0: float, deadline: float,
-                 sink: Callable[[dict], None] | None) -> None:
+                 sink: Callable[[str], None] | None) -> None:
         self.inst, self.pool, self.rules = inst, pool, rules
         self.t0, self.deadline, self.sink = t0, deadline, sink
         self.rows: list[dict] = []
@@ -199,19 +181,20 @@ class _Run:
                "columns": self.pool.n_valid, "objective": None if self.best is None else self.best_cost,
                "detail": detail}
         self.rows.append(row)
+        objective = "-" if row["objective"] is None else f"{row['objective']:.6f}"
+        line = (f"[{row['seconds']:6.2f}s] heuristic {stage} (round {row['round']}, {row['columns']} columns, "
+                f"objective {objective}) {detail}").rstrip()
+        logger.debug(line)
         if self.sink is not None:  # a progress callback takes one line of text (e.g. print, tqdm.write)
-            objective = "-" if row["objective"] is None else f"{row['objective']:.6f}"
-            self.sink(f"[{row['seconds']:6.2f}s] heuristic {stage} (round {row['round']}, {row['columns']} columns, "
-                      f"objective {objective}) {detail}".rstrip())
+            self.sink(line)
 
     def offer(self, hubs: list[np.ndarray]) -> bool:
         """Take a plan as incumbent if it is feasible and cheaper (else remember why not)."""
-        broken = verify_plan(self.inst, hubs, self.rules)
+        broken = check_plan(self.inst, hubs)
         if broken:
-            self.rejected.append(broken[0])
-            if self.inst.max_moved is not None and broken[0].endswith(f"> max {self.inst.max_moved}"):
-                moved = sum(int(self.inst.moved[h, self.inst.hub_cost(h)[1]].sum()) for h in hubs)
-                self.fewest_moved = min(self.fewest_moved, moved)
+            self.rejected.append(broken[0].text)
+            if broken[0].rule == "max_moved":
+                self.fewest_moved = min(self.fewest_moved, self.inst.moved_count(hubs, self.inst.bases(hubs)))
             return False
         cost = self.inst.plan_cost(hubs)
         for h in hubs:  # a plan's hubs are columns too: the master can then start from it
@@ -225,7 +208,7 @@ class _Run:
 
 def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence[object] | None, *,
                     rng: np.random.Generator, time_limit: float = 10.0, pool: ColumnPool | None = None,
-                    solver: str = "highs", log: Callable[[dict], None] | None = None,
+                    solver: str = "highs", log: Callable[[str], None] | None = None,
                     max_rounds: int = 40, growth_runs: int | None = None, tree_starts: int = 4,
                     allocations: int = 3, pricing: bool = True, master_columns: int | None = 2000,
                     restarts_per_round: int = 3, kick_steps: int = 3, patience: int = 6,
@@ -555,10 +538,7 @@ def _cluster_columns(rules: HubRules, pool: ColumnPool, comp: np.ndarray, labels
                      within: np.ndarray, name: str) -> None:
     """Each cluster (each connected part of it), pushed into band, as a column."""
     for lab in np.unique(labels):
-        members = set(comp[labels == lab].tolist())
-        while members:
-            part = component(min(members), members, rules.unit_adj)
-            members -= part
+        for part in pieces(comp[labels == lab].tolist(), rules.unit_adj):
             fitted = fit_to_band(rules, part, within)
             if fitted is not None:
                 pool.add(rules.unit_members(fitted), name)
@@ -603,7 +583,7 @@ def _warm_start(run: _Run, hubs: list[np.ndarray], locked_hubs: list[np.ndarray]
     inst, rules = run.inst, run.rules
     for h in hubs:
         run.pool.add(h, "warm")
-    broken = verify_plan(inst, hubs, rules)
+    broken = verify_plan(inst, hubs)
     if not broken:
         run.offer(hubs)
         return f"feasible, objective {inst.plan_cost(hubs):.6f}"

@@ -1,12 +1,16 @@
 """Moves on partitions: repair a labelling into a feasible plan, improve a plan, price new columns.
 
-All three work on *units* (see :class:`solvers.columns.HubRules`) so keep-together
+All of them work on *units* (see :class:`solvers.columns.HubRules`) so keep-together
 pairs never split, and keep every hub connected in the unit graph:
 
 * :func:`repair` takes a rough labelling (clusters, current PCNs) of one
   piece, fixes the number of parts by merging and tree-splitting, then moves
   boundary units to reduce, in order, hard-rule breaks, band excess and
   population imbalance, with ReCom-style merge-and-resplit steps when stuck.
+  :func:`repair_plan` does the same for a whole plan given by practices (a
+  MIP solution or rounded LP of :mod:`solvers.compact`): it first gives every
+  piece cut off from its hub's base to a neighbouring hub, and ends with
+  :func:`improve`.
 * :func:`improve` is a first-improvement local search on a feasible plan: move
   a boundary unit to a neighbouring hub, or swap two units across a border,
   accepted only if the plan cost drops and every rule still holds. Cut
@@ -31,9 +35,13 @@ from collections.abc import Sequence
 import networkx as nx
 import numpy as np
 
-from .columns import ColumnPool, HubRules, grow, spanning_tree, tree_cuts
+from pcn_planner.model.instance import Instance
+from pcn_planner.model.rules import check_plan
 
-__all__ = ["Partition", "count_fix", "improve", "perturb", "price", "recombine", "repair"]
+from .columns import ColumnPool, HubRules, grow, spanning_tree, tree_cuts
+from .graphs import pieces
+
+__all__ = ["Partition", "count_fix", "improve", "perturb", "price", "recombine", "repair", "repair_plan"]
 
 EPS = 1e-9
 
@@ -135,6 +143,11 @@ class Partition:
         self._refresh(h)
         self._refresh(g)
 
+    def add(self, units: Sequence[int], g: int) -> None:
+        """Put units that are in no hub yet into hub ``g``."""
+        self.parts[g].update(int(u) for u in units)
+        self._refresh(g)
+
     def swap(self, u: int, v: int) -> None:
         """Exchange units ``u`` and ``v`` between their hubs."""
         h, g = int(self.hub_of[u]), int(self.hub_of[v])
@@ -229,22 +242,7 @@ def count_fix(rules: HubRules, comp: np.ndarray, labels: np.ndarray, k: int,
     groups: dict[int, list[int]] = {}
     for u, lab in zip(comp.tolist(), labels.tolist()):
         groups.setdefault(int(lab), []).append(int(u))
-    parts: list[set[int]] = []
-    for lab in sorted(groups):
-        members = set(groups[lab])
-        seen: set[int] = set()
-        for s in sorted(members):
-            if s in seen:
-                continue
-            comp_set = {s}
-            stack = [s]
-            while stack:
-                for v in rules.unit_adj[stack.pop()]:
-                    if v in members and v not in comp_set:
-                        comp_set.add(v)
-                        stack.append(v)
-            seen |= comp_set
-            parts.append(comp_set)
+    parts = [set(piece) for lab in sorted(groups) for piece in pieces(groups[lab], rules.unit_adj)]
     return _merge_split_parts(rules, parts, k, rng)
 
 
@@ -294,6 +292,97 @@ def repair(rules: HubRules, parts: Sequence[set[int]], rng: np.random.Generator 
     if problems:
         return None, "; ".join(problems[:3])
     return out, ""
+
+
+def repair_plan(inst: Instance, hubs: Sequence[np.ndarray], *, rules: HubRules | None = None,
+                time_limit: float = 2.0) -> list[np.ndarray] | None:
+    """Turn a partition of all practices (maybe not contiguous or in band) into a feasible plan, then improve it.
+
+    Locked hubs are restored as given. Every other hub keeps, in unit form (a
+    keep-together group goes with its first member's hub), the connected piece
+    holding its best base; each other piece joins the neighbouring hub where
+    it breaks fewest rules, then leaves fewest patients outside the band, then
+    costs least. :func:`repair` then fixes the band and the side rules, and
+    :func:`improve` lowers the cost within the moved-practice limit.
+
+    Parameters
+    ----------
+    inst
+        The compiled problem.
+    hubs
+        Member position arrays covering every practice once.
+    rules
+        Precomputed rules of ``inst`` (built if not given).
+    time_limit
+        Seconds for the whole repair.
+
+    Returns
+    -------
+    list of numpy.ndarray or None
+        A plan that keeps every rule (:func:`pcn_planner.model.rules.check_plan`), or ``None`` if the
+        repair did not get there.
+    """
+    deadline = time.perf_counter() + time_limit
+    rules = rules if rules is not None and rules.inst is inst else HubRules(inst)
+    hub_of = np.full(inst.n, -1)
+    for i, members in enumerate(hubs):
+        hub_of[np.asarray(members, dtype=int)] = i
+    if (hub_of < 0).any():
+        return None
+    groups: dict[int, list[int]] = {}
+    for u in rules.free_units.tolist():
+        groups.setdefault(int(hub_of[rules.units[u][0]]), []).append(u)
+    kept: list[list[int]] = []
+    orphans: list[list[int]] = []
+    for i in sorted(groups):
+        base = inst.hub_cost(np.asarray(hubs[i], dtype=int))[1]
+        found = pieces(groups[i], rules.unit_adj)
+        keep = next((pc for pc in found if base >= 0 and int(rules.unit_of[base]) in pc), max(found, key=len))
+        kept.append(keep)
+        orphans += [pc for pc in found if pc is not keep]
+    part = Partition(rules, kept)
+    if not _attach(part, orphans):
+        return None
+    if kept:
+        fixed, _ = repair(rules, part.parts, deadline=deadline)
+        if fixed is None:
+            return None
+        part = Partition(rules, fixed)
+    locked = [np.sort(np.asarray(g, dtype=int)) for g in inst.locked]
+    max_free = None
+    if inst.max_moved is not None:
+        max_free = inst.max_moved - sum(int(inst.moved[g, inst.hub_cost(g)[1]].sum()) for g in locked)
+    improve(part, max_moved=max_free, deadline=deadline)
+    plan = locked + part.members()
+    return None if check_plan(inst, plan) else plan
+
+
+def _attach(part: Partition, orphans: list[list[int]]) -> bool:
+    """Give every unit piece that is in no hub to a neighbouring hub; ``False`` if some piece has none."""
+    r = part.rules
+    for _ in range(len(orphans)):  # each round places at least one piece or stops
+        if not orphans:
+            break
+        left = []
+        for piece in orphans:
+            targets = sorted({int(part.hub_of[v]) for u in piece for v in r.unit_adj[u] if part.hub_of[v] >= 0})
+            if not targets:
+                left.append(piece)
+                continue
+            pop = float(r.unit_pop[piece].sum())
+            g = min(targets, key=lambda g: (part.hard(g, add=piece), part.band(part.pop[g] + pop),
+                                            _added_cost(part, g, piece), g))
+            part.add(piece, g)
+        if len(left) == len(orphans):
+            return False
+        orphans = left
+    return not orphans
+
+
+def _added_cost(part: Partition, g: int, units: Sequence[int]) -> float:
+    """Cost rise of hub ``g`` when it takes ``units`` (``inf`` when either side has no allowed base)."""
+    after = part.value_after(g, add=units)[0]
+    return after - part.cost[g] if math.isfinite(after) and math.isfinite(part.cost[g]) else math.inf
 
 
 def _repair_move(part: Partition, hard: list[int], mean: float, bad: list[int]) -> bool:

@@ -25,6 +25,7 @@ import pulp
 from pcn_planner.model.instance import Instance
 
 from .columns import ColumnPool
+from .highs import quiet_banner
 
 __all__ = ["LPResult", "MasterResult", "make_solver", "reduced_cost_filter", "reduced_costs", "solve_master",
            "solve_master_lp"]
@@ -106,6 +107,7 @@ def make_solver(solver: str, time_limit: float, mip: bool = True, gap: float | N
     if gap is not None:
         kwargs["gapRel"] = gap
     if solver == "highs":
+        quiet_banner()
         return _WarmHiGHS(**kwargs) if warm else pulp.HiGHS(**kwargs)
     if solver == "cbc":
         with warnings.catch_warnings():  # PuLP 3 flags its bundled CBC as deprecated; it is still the one shipped

@@ -42,6 +42,8 @@ ALLOWED_UPWARD: dict[tuple[str, str, str], str] = {
         "annotation only: Plan.explore() returns an OfflineMap",
     ("pcn_planner.optimise", "Result.write", "pcn_planner.outputs.run"):
         "convenience: a result writes its own run folder",
+    ("pcn_planner.scoring.scorecard", "Scorecard.write", "pcn_planner.outputs.run"):
+        "convenience: a scorecard writes its own run folder",
     ("pcn_planner.optimise", "Result._repr_html_", "pcn_planner.outputs.maps.plan_map"):
         "notebook display: a result shows its plan map",
 }

@@ -179,6 +179,17 @@ class Scorecard:
 
         atomic_write_text(path, self.hubs.round(4).to_csv(lineterminator="\n"))
 
+    def write(self, out: str | Path, *, command: str = "evaluate", map_html: bool = True) -> Path:
+        """Write this scored plan as a run folder (plan, scorecard, summary, manifest, map); return its path.
+
+        The manifest records every input that shaped the scores, so ``report``
+        and ``compare`` score the folder exactly as here
+        (:class:`pcn_planner.outputs.run.Run`).
+        """
+        from pcn_planner.outputs.run import run_manifest, write_run
+
+        return write_run(out, self, run_manifest(self, command=command), map_html=map_html)
+
     def _repr_html_(self) -> str:
         styled = self.hubs[["hub_name", "patients", "practices", "band", "contiguous", "travel_mean_min",
                             "travel_p90_min", "dominant_town", "town_share", "high_risk_share", "has_anchor"]]

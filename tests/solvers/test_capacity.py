@@ -16,7 +16,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from solvers.capacity import CapacitySeparator
+from solvers.compact.cuts import CapacitySeparator
 
 from tests.solvers.test_compact import connected, small_instances
 

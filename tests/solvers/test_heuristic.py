@@ -259,7 +259,7 @@ def test_rules_name_the_broken_rule() -> None:
                             require_anchor=True)
     rules = HubRules(inst)
     assert "max" in rules.check([0, 3, 6, 7])
-    assert "contiguous" in rules.check([0, 2, 4])
+    assert "connected" in rules.check([0, 2, 4])
     assert "apart" in rules.check([0, 1, 4])
     assert "anchor" in rules.check([6, 7, 8])
     assert rules.check([3, 4, 5]) is None
