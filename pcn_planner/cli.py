@@ -16,8 +16,6 @@ from pcn_planner.core.version import __version__
 from pcn_planner.core.errors import InfeasibleError, InputError
 from pcn_planner.model.problem import SOLVERS, WEIGHT_TERMS
 
-log = logging.getLogger("pcn_planner.cli")
-
 
 def _data_build(args: argparse.Namespace) -> int:
     from pcn_planner.data.build import build_data
@@ -47,21 +45,11 @@ def _atlas_summary(args: argparse.Namespace) -> int:
 
 
 def _load_region(args: argparse.Namespace):
-    import warnings
-
-    from pcn_planner.geography.graph import GeographyWarning
     from pcn_planner.geography.region import build_region
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", GeographyWarning)
-        region = build_region(args.data, min_share=args.min_share, travel_matrix=args.travel_matrix,
-                              risk_override=args.risk)
-    for w in caught:  # geography notes are for --verbose; any other warning is passed on as it came
-        if issubclass(w.category, GeographyWarning):
-            log.info("note: %s", w.message)
-        else:
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    return region
+    # geography notes (practices with no territory) are INFO log records: shown with --verbose
+    return build_region(args.data, min_share=args.min_share, travel_matrix=args.travel_matrix,
+                        risk_override=args.risk)
 
 
 def _read_plan(region, spec: str):
@@ -77,26 +65,46 @@ def _read_plan(region, spec: str):
 
 
 def print_scorecard(card) -> None:
-    """The plan summary and hub table, for a terminal."""
-    s = card.summary
-    print(f"{card.plan.name}: {s['hubs']} hubs, bounds {card.bounds} patients")
-    print(f"  hubs in band {s['hubs_in_band']}/{s['hubs']}, contiguous "
-          f"{s['hubs'] - s['non_contiguous_hubs']}/{s['hubs']}, "
-          f"mean travel {s['travel_mean_min']:.1f} min (90th percentile {s['travel_p90_min']:.1f} min)")
-    print(f"  patients outside their hub's main town {s['town_outside_share']:.1%}, district "
-          f"{s['lad_outside_share']:.1%}, acute catchment {s['catchment_outside_share']:.1%}; "
-          f"towns split {s['towns_split']}")
-    print(f"  hubs without an anchor practice {s['hubs_without_anchor']}; practices moved from "
-          f"{card.baseline_name} {s['practices_moved']}; pairs broken {s['pcn_pairs_broken']}")
+    """The plan summary and hub table, for a terminal (labels and formats from the metrics registry)."""
+    import textwrap
+
+    from pcn_planner.scoring.metrics import HUB, PLAN
+
+    s, k = card.summary, card.summary["hubs"]
+
+    def said(key: str, text: str | None = None, label: str | None = None) -> str:
+        return f"{label or PLAN[key].label.lower()} {PLAN[key].format(s[key]) if text is None else text}"
+
+    print(f"{card.plan.name}: {PLAN['hubs'].format(k)} hubs, bounds {card.bounds} patients")
+    print("  " + ", ".join([said("hubs_in_band", f"{s['hubs_in_band']}/{k}"),
+                            f"{HUB['contiguous'].label.lower()} {k - s['non_contiguous_hubs']}/{k}",
+                            said("travel_mean_min"), said("travel_p90_min")]))
+    print("  " + ", ".join(said(key) for key in ("town_outside_share", "lad_outside_share",
+                                                   "catchment_outside_share", "towns_split")))
+    moved = f"{PLAN['practices_moved'].label.lower()} from {card.baseline_name}"
+    print("  " + ", ".join([said("hubs_without_anchor"), said("practices_moved", label=moved),
+                            said("pcn_pairs_broken")]))
     print()
-    h = card.hubs
-    name_w = min(44, max(len(str(n)) for n in h["hub_name"]))
-    print(f"  {'hub':<{name_w}} {'patients':>9} {'prac':>4} {'band':<9} {'contig':<6} "
-          f"{'mean min':>8} {'p90 min':>7}  main town")
-    for hub, r in h.sort_values("patients", ascending=False).iterrows():
-        print(f"  {str(r['hub_name'])[:name_w]:<{name_w}} {r['patients']:>9,} {r['practices']:>4} "
-              f"{r['band']:<9} {'yes' if r['contiguous'] else 'NO':<6} {r['travel_mean_min']:>8.1f} "
-              f"{r['travel_p90_min']:>7.1f}  {r['dominant_town']} ({r['town_share']:.0%})")
+    h = card.hubs.sort_values("patients", ascending=False)
+    name_w = min(40, max(len(str(n)) for n in h["hub_name"]))
+    columns = ["patients", "practices", "band", "contiguous", "travel_mean_min", "travel_p90_min", "town_share",
+               "dominant_town"]
+    cells = {c: [HUB[c].format(v) for v in h[c]] for c in columns}
+    widths = {c: max([8, *map(len, cells[c]), *map(len, HUB[c].label.split())]) for c in columns}
+    widths["dominant_town"] = max(len(v) for v in cells["dominant_town"])
+    heads = {c: textwrap.wrap(HUB[c].label, widths[c]) for c in columns}
+    depth = max(len(lines) for lines in heads.values())
+    left = {"band", "contiguous", "dominant_town"}
+    for i in range(depth):
+        parts = [f"  {'Hub' if i == depth - 1 else '':<{name_w}}"]
+        for c in columns:
+            lines = [""] * (depth - len(heads[c])) + heads[c]
+            parts.append(f"{lines[i]:<{widths[c]}}" if c in left else f"{lines[i]:>{widths[c]}}")
+        print(" ".join(parts).rstrip())
+    for j, name in enumerate(h["hub_name"]):
+        parts = [f"  {str(name)[:name_w]:<{name_w}}"]
+        parts += [f"{cells[c][j]:<{widths[c]}}" if c in left else f"{cells[c][j]:>{widths[c]}}" for c in columns]
+        print(" ".join(parts).rstrip())
     if card.problems:
         print()
         print(f"  {len(card.problems)} rule(s) broken:")
@@ -117,7 +125,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     baseline = _read_plan(region, args.baseline) if args.baseline else None
     card = score_plan(region, plan, bounds=Bounds(args.min or 30_000, args.max or 70_000), baseline=baseline)
     print_scorecard(card)
-    out = args.out or Path("outputs") / ("current" if args.plan == "current" else Path(args.plan).stem)
+    # a run folder given as the plan is never overwritten by its own evaluation
+    out = args.out or Path("outputs") / ("current" if args.plan == "current" else
+                                         f"evaluate-{Path(args.plan).name}" if Path(args.plan).is_dir()
+                                         else Path(args.plan).stem)
     manifest = run_manifest(card, command="evaluate", parameters={"plan": str(args.plan)},
                             wall_seconds=round(time.perf_counter() - start, 3))
     write_run(out, card, manifest)
@@ -348,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=0,
                         help="say more: notes (-v) or every engine step (-vv), on stderr")
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no notes, only errors")
+    common.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no notes: only warnings and errors")
 
     data = verbs.add_parser("data", help="build the atlas tables from raw public files")
     data_verbs = data.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -369,7 +380,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = verbs.add_parser("evaluate", parents=[common], help="score a plan and write a run directory with its map")
     evaluate.add_argument("--plan", default="current",
-                          help="'current' (today's PCNs) or a plan CSV with columns practice_code,hub_id")
+                          help="'current' (today's PCNs), a plan CSV with columns practice_code,hub_id, "
+                               "or a run folder")
     evaluate.add_argument("--baseline", default=None, help="plan to measure disruption against (default: current)")
     evaluate.add_argument("--out", type=Path, default=None, help="run directory (default: outputs/<plan name>)")
     _region_options(evaluate)

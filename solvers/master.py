@@ -23,6 +23,7 @@ import numpy as np
 import pulp
 
 from pcn_planner.model.instance import Instance
+from pcn_planner.model.problem import SOLVERS
 
 from .columns import ColumnPool
 from .highs import quiet_banner
@@ -30,7 +31,6 @@ from .highs import quiet_banner
 __all__ = ["LPResult", "MasterResult", "make_solver", "reduced_cost_filter", "reduced_costs", "solve_master",
            "solve_master_lp"]
 
-SOLVERS = ("highs", "cbc")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -101,7 +100,7 @@ class BatchResult:
 
 
 @contextlib.contextmanager
-def _client(scheduler: str | None, workers: int | None) -> Iterator[tuple[Any, str, bool]]:
+def _client(scheduler: str | None, workers: int | None) -> Iterator[tuple[Any, str]]:
     """A distributed Client: to the given scheduler, or to an embedded LocalCluster."""
     import logging
 
@@ -117,7 +116,7 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[tuple[Any, s
         except OSError as exc:
             raise InputError(f"cannot reach the Dask scheduler {scheduler}: {exc}", field="scheduler") from exc
         try:
-            yield client, str(scheduler), False
+            yield client, str(scheduler)
         finally:
             client.close()
         return
@@ -126,7 +125,7 @@ def _client(scheduler: str | None, workers: int | None) -> Iterator[tuple[Any, s
                            silence_logs=logging.ERROR)
     client = Client(cluster)
     try:
-        yield client, f"embedded LocalCluster ({n} worker processes x 1 thread)", True
+        yield client, f"embedded LocalCluster ({n} worker processes x 1 thread)"
     finally:
         client.close()
         cluster.close()
@@ -191,13 +190,13 @@ def run_batch(
         peaks: dict[str, float] = {}
         where = scheduler or "nothing (every scenario already finished)"
         if todo:
-            with _client(scheduler, workers) as (client, where, embedded):
+            with _client(scheduler, workers) as (client, where):
                 from distributed import as_completed
 
                 by_key = {}
                 for rank, s in enumerate(todo):
                     key = f"pcn-scenario-{s.id}-{os.urandom(4).hex()}"
-                    fut = client.submit(run_scenario, s.spec(), embedded, key=key, pure=False,
+                    fut = client.submit(run_scenario, s.spec(), key=key, pure=False,
                                         priority=len(todo) - rank)  # run in the related-first order
                     by_key[fut.key] = (fut, s)
                 bar = tqdm(total=len(todo), disable=not progress, unit="scenario", desc=sset.name, dynamic_ncols=True)
@@ -226,7 +225,3 @@ def run_batch(
     finally:
         store.close()
 
-
-def machine() -> str:
-    """Where a batch ran, for reports."""
-    return f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"

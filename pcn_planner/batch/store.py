@@ -38,7 +38,8 @@ __all__ = ["KEY_METRICS", "STATUSES", "STORE_NAME", "ResultStore", "load_results
 #: File name of the result store inside the output folder.
 STORE_NAME = "results.sqlite"
 
-#: Scorecard summary measures stored as columns of the result table.
+#: Plan metrics stored as columns of the result table: keys of the registry
+#: (:data:`pcn_planner.scoring.metrics.PLAN`), whose labels, units and formats the summaries use.
 KEY_METRICS = (
     "travel_mean_min", "travel_p90_min", "town_outside_share", "lad_outside_share", "catchment_outside_share",
     "towns_split", "practices_moved", "pcn_pairs_broken", "max_high_risk_share", "hubs_without_anchor",

@@ -22,11 +22,18 @@ hub frequency
     The share of scenarios whose plan contains a hub of exactly this set of practices.
 Pareto front
     A scenario is on the front when no other scenario is at least as good on
-    mean travel, share of patients outside their hub's main town and worst hub
-    high-risk share, and better on one (all three are minimised).
+    every one of :data:`PARETO_AXES` (mean travel, patients outside their hub's
+    main town and the worst hub's high-risk share), and better on one; each
+    axis is taken in the direction the registry calls better.
 bands
     For each swept parameter and each of its values: the minimum, median and
-    maximum of key measures over the scenarios with that value.
+    maximum of the measures of :data:`BAND_METRICS` over the scenarios with that value.
+
+Labels, units and formats of the measures come from the metrics registry
+(:mod:`pcn_planner.scoring.metrics`; the optimality gap's from
+:mod:`pcn_planner.outputs.report.words`). The CSV files hold the values as
+stored: a share is a fraction (0.344 is 34.4 %), and ``bands.csv`` says so in
+its ``unit`` column (``share (0–1)``).
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ import io
 import json
 import math
 import re
+from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -48,18 +56,37 @@ from pcn_planner.batch.store import STORE_NAME, ResultStore
 from pcn_planner.core.errors import InputError
 from pcn_planner.core.files import atomic_write_text, staged_directory
 from pcn_planner.core.version import __version__
+from pcn_planner.outputs.report.words import GAP, data_unit, format_gap, heading
+from pcn_planner.scoring.metrics import PLAN, Metric
 
 __all__ = ["BAND_METRICS", "pareto_flags", "summarise_batch", "write_batch_summary"]
 
-#: Measures shown in the bands: column -> (label, unit, format).
-BAND_METRICS: dict[str, tuple[str, str, str]] = {
-    "travel_mean_min": ("Mean travel", "min", "{:.2f}"),
-    "town_outside_share": ("Outside main town", "%", "{:.1%}"),
-    "max_high_risk_share": ("Worst hub high-risk share", "%", "{:.1%}"),
-    "practices_moved": ("Practices moved", "count", "{:.0f}"),
-    "gap": ("Optimality gap", "%", "{:.2%}"),
-}
-PARETO_AXES = ("travel_mean_min", "town_outside_share", "max_high_risk_share")
+#: Measures shown in the bands (plan metrics, and the optimality gap).
+BAND_METRICS: tuple[str, ...] = ("travel_mean_min", "town_outside_share", "max_high_risk_share", "practices_moved",
+                                 "gap")
+#: Plan metrics the Pareto front is taken over (x axis, y axis, colour).
+PARETO_AXES: tuple[str, ...] = ("travel_mean_min", "town_outside_share", "max_high_risk_share")
+
+
+def _measure(key: str) -> Metric:
+    """The registered plan metric ``key``, or the optimality gap."""
+    return GAP if key == GAP.key else PLAN[key]
+
+
+def _formatter(key: str):
+    """How a measure's value is shown in the page's tables (the gap with two decimals, as solvers report it)."""
+    return format_gap if key == GAP.key else _measure(key).format
+
+
+def _minimised(frame: pd.DataFrame, axes: tuple[str, ...]) -> np.ndarray:
+    """The axes' values turned so that lower is better on each (by the registry's ``better``)."""
+    sign = []
+    for key in axes:
+        better = _measure(key).better
+        if better is None:
+            raise ValueError(f"{key} has no better direction, so it cannot be a Pareto axis")
+        sign.append(1.0 if better == "lower" else -1.0)
+    return frame[list(axes)].to_numpy(float) * np.array(sign)
 
 BLUE, DARK, TEXT, GREY, RED, GREEN = "#005EB8", "#003087", "#212B32", "#F0F4F5", "#C00000", "#007F3B"
 
@@ -232,9 +259,10 @@ def summarise_batch(out_dir: str | Path, *, top: int = 25) -> dict[str, pd.DataF
 
     # Pareto front over every ok scenario
     pareto = ok[["name", *PARETO_AXES, "gap", "k"]].dropna(subset=list(PARETO_AXES)).copy()
-    pareto["pareto"] = pareto_flags(pareto[list(PARETO_AXES)].to_numpy()) if len(pareto) else []
-    pareto["pareto_travel_town"] = pareto_flags(pareto[list(PARETO_AXES[:2])].to_numpy()) if len(pareto) else []
-    pareto = pareto.sort_values(["pareto", "travel_mean_min"], ascending=[False, True])
+    pareto["pareto"] = pareto_flags(_minimised(pareto, PARETO_AXES)) if len(pareto) else []
+    pareto["pareto_travel_town"] = pareto_flags(_minimised(pareto, PARETO_AXES[:2])) if len(pareto) else []
+    first = PARETO_AXES[0]
+    pareto = pareto.sort_values(["pareto", first], ascending=[False, _measure(first).better == "lower"])
 
     # bands per swept parameter value
     rows = []
@@ -250,12 +278,14 @@ def summarise_batch(out_dir: str | Path, *, top: int = 25) -> dict[str, pd.DataF
             good = sel[sel["status"] == "ok"]
             for metric in BAND_METRICS:
                 v = pd.to_numeric(good[metric], errors="coerce").dropna()
-                rows.append({"parameter": key, "value": value_label(value), "metric": metric, "scenarios": len(sel),
+                m = _measure(metric)
+                rows.append({"parameter": key, "value": value_label(value), "metric": metric, "label": m.label,
+                             "unit": data_unit(m), "scenarios": len(sel),
                              "ok": len(good), "infeasible": int((sel["status"] == "infeasible").sum()),
                              "min": v.min() if len(v) else np.nan, "median": v.median() if len(v) else np.nan,
                              "max": v.max() if len(v) else np.nan})
-    bands = pd.DataFrame(rows, columns=["parameter", "value", "metric", "scenarios", "ok", "infeasible", "min",
-                                        "median", "max"])
+    bands = pd.DataFrame(rows, columns=["parameter", "value", "metric", "label", "unit", "scenarios", "ok",
+                                        "infeasible", "min", "median", "max"])
 
     infeasible = results[results["status"] == "infeasible"][["name", "params", "stopped_by", "reason"]].copy()
     infeasible["stopped_by"] = infeasible["stopped_by"].map(
@@ -346,26 +376,30 @@ def _pareto_chart(pareto: pd.DataFrame) -> str:
         fig = _figure(7.5, 4.8)
         ax = fig.add_subplot()
         _style(ax)
-        x = pareto["travel_mean_min"].to_numpy(float)
-        y = 100 * pareto["town_outside_share"].to_numpy(float)
-        c = 100 * pareto["max_high_risk_share"].to_numpy(float)
+        (kx, mx), (ky, my), (kc, mc) = ((k, _measure(k)) for k in PARETO_AXES)
+        x, y, c = (_scale(m) * pareto[k].to_numpy(float) for k, m in ((kx, mx), (ky, my), (kc, mc)))
         front = pareto["pareto"].to_numpy(bool)
         sc = ax.scatter(x[~front], y[~front], c=c[~front], cmap="viridis", s=22, alpha=0.55,
                         vmin=np.nanmin(c), vmax=np.nanmax(c), linewidths=0, label="dominated")
         sc = ax.scatter(x[front], y[front], c=c[front], cmap="viridis", s=70, vmin=np.nanmin(c), vmax=np.nanmax(c),
-                        edgecolors=RED, linewidths=1.6, label="Pareto front (travel, town, risk)", zorder=3)
-        two = pareto[pareto["pareto_travel_town"]].sort_values("travel_mean_min")
+                        edgecolors=RED, linewidths=1.6, label="Pareto front (all three)", zorder=3)
+        two = pareto[pareto["pareto_travel_town"]].sort_values(kx)
         if len(two) > 1:
-            ax.step(two["travel_mean_min"], 100 * two["town_outside_share"], where="post", color=RED,
-                    linewidth=1, linestyle="--", label="front of travel and town only", zorder=2)
+            ax.step(two[kx], _scale(my) * two[ky], where="post", color=RED, linewidth=1, linestyle="--",
+                    label=f"front of {mx.label.lower()} and {my.label.lower()} only", zorder=2)
         cb = fig.colorbar(sc, ax=ax, pad=0.02)
-        cb.set_label("Worst hub high-risk share (%)")
-        ax.set_xlabel("Mean travel to hub base (minutes)")
-        ax.set_ylabel("Patients outside their hub's main town (%)")
+        cb.set_label(heading(mc))
+        ax.set_xlabel(heading(mx))
+        ax.set_ylabel(heading(my))
         ax.legend(loc="best", fontsize=8, frameon=False)
         fig.tight_layout()
-        return _svg(fig, "Scatter of mean travel against the share of patients outside their hub's main town, "
-                    "coloured by the worst high-risk share; Pareto-optimal scenarios ringed in red", "pareto")
+        return _svg(fig, f"Scatter of {mx.label.lower()} against {my.label.lower()}, coloured by "
+                    f"{mc.label.lower()}; Pareto-optimal scenarios ringed in red", "pareto")
+
+
+def _scale(metric: Metric) -> float:
+    """Chart values of a share in percent (100 x the stored fraction); others as they are."""
+    return 100.0 if metric.kind == "share" else 1.0
 
 
 def _bands_chart(bands: pd.DataFrame, parameter: str, salt: str) -> str:
@@ -386,12 +420,11 @@ def _bands_chart(bands: pd.DataFrame, parameter: str, salt: str) -> str:
             ax = fig.add_subplot(1, len(metrics), i)
             _style(ax)
             m = sel[sel["metric"] == metric].set_index("value").reindex(values)
-            scale = 100 if BAND_METRICS[metric][1] == "%" else 1
+            scale = _scale(_measure(metric))
             lo, mid, hi = (scale * m[c].to_numpy(float) for c in ("min", "median", "max"))
             ax.fill_between(xs, lo, hi, color=BLUE, alpha=0.18, linewidth=0, label="min-max")
             ax.plot(xs, mid, color=BLUE, marker="o", markersize=3.5, linewidth=1.5, label="median")
-            label, unit, _ = BAND_METRICS[metric]
-            ax.set_title(f"{label} ({unit})" if unit != "count" else label, color=TEXT)
+            ax.set_title(heading(_measure(metric)), color=TEXT)
             ax.set_xticks(xs)
             ax.set_xticklabels([_short(v) for v in values], rotation=0 if len(values) <= 6 else 45,
                                ha="center" if len(values) <= 6 else "right")
@@ -414,12 +447,11 @@ def _bands_chart_categories(sel: pd.DataFrame, metrics: list[str], values: list[
             _style(ax)
             ax.grid(axis="y", visible=False)
             m = sel[sel["metric"] == metric].set_index("value").reindex(values)
-            scale = 100 if BAND_METRICS[metric][1] == "%" else 1
+            scale = _scale(_measure(metric))
             lo, mid, hi = (scale * m[c].to_numpy(float) for c in ("min", "median", "max"))
             ax.hlines(ys, lo, hi, color=BLUE, alpha=0.35, linewidth=5)
             ax.plot(mid, ys, "o", color=BLUE, markersize=4)
-            label, unit, _ = BAND_METRICS[metric]
-            ax.set_title(f"{label} ({unit})" if unit != "count" else label, color=TEXT)
+            ax.set_title(heading(_measure(metric)), color=TEXT)
             ax.set_yticks(ys)
             ax.set_yticklabels([_short(v, 28) for v in values] if i == 1 else [])
             ax.set_ylim(-0.6, len(values) - 0.4)
@@ -506,16 +538,17 @@ def _esc(v: Any) -> str:
     return html.escape(str(v))
 
 
-def _fmt(v: Any, f: str) -> str:
+def _fmt(v: Any, f: str | Callable[[Any], str]) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     try:
-        return f.format(v)
+        return _esc(f(v)) if callable(f) else f.format(v)
     except (ValueError, TypeError):
         return _esc(v)
 
 
-def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, index: bool = False,
+def _table(frame: pd.DataFrame, formats: Mapping[str, str | Callable[[Any], str]] | None = None, *,
+           index: bool = False,
            scroll: bool = True, caption: str = "") -> str:
     formats = formats or {}
     cols = list(frame.columns)
@@ -536,6 +569,13 @@ def _table(frame: pd.DataFrame, formats: dict[str, str] | None = None, *, index:
     return f'<div class="tablewrap">{table}</div>' if scroll else table
 
 
+def _labelled(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, Callable[[Any], str]]]:
+    """A table's measure columns headed by their labels, with the registry's format for each."""
+    keys = [c for c in frame.columns if c == GAP.key or c in PLAN]
+    names = {k: _measure(k).label for k in keys}
+    return frame.rename(columns=names), {names[k]: _formatter(k) for k in keys}
+
+
 def _kpi(label: str, value: str, bad: bool = False) -> str:
     return f'<div class="kpi{" bad" if bad else ""}"><b>{_esc(value)}</b><span>{_esc(label)}</span></div>'
 
@@ -550,8 +590,7 @@ def _index_html(t: dict[str, pd.DataFrame], files: list[str]) -> str:
         _kpi(f"infeasible, {timed_out} of them for lack of time" if timed_out else "infeasible",
              f"{ov['infeasible']}"),
         _kpi("errors", f"{ov['error']}", bad=bool(ov["error"])),
-        _kpi("median optimality gap", "–" if gap is None or (isinstance(gap, float) and math.isnan(gap))
-             else f"{gap:.2%}"),
+        _kpi(f"median {GAP.label.lower()}", format_gap(gap)),
         _kpi("plans within 1 % of a proven bound", f"{ov['plans with gap <= 1 %']}"),
         _kpi("Pareto-optimal scenarios", f"{ov['Pareto-optimal scenarios']}"),
     ])
@@ -560,19 +599,19 @@ def _index_html(t: dict[str, pd.DataFrame], files: list[str]) -> str:
     pareto = t["pareto"]
     if len(pareto):
         front = pareto[pareto["pareto"]].copy()
+        axes = [_measure(k) for k in PARETO_AXES]
+        named = ", ".join(m.label.lower() for m in axes[:-1]) + f" and {axes[-1].label.lower()}"
+        better = [str(m.better) for m in axes]  # each axis has one (see _minimised)
+        which = (f"{better[0].capitalize()} is better on every axis" if len(set(better)) == 1 else "; ".join(
+            f"{b.capitalize()} {m.label.lower()} is better" for b, m in zip(better, axes, strict=True)))
+        shown = ["name", *PARETO_AXES, "gap"]
         sections.append(
             "<h2 id=pareto>Trade-offs: travel, community and risk</h2>"
-            "<p class=lead>Each dot is a scenario's best plan. Lower is better on every axis. Ringed scenarios are "
-            "<b>Pareto-optimal</b>: no other scenario is at least as good on mean travel, patients outside their "
-            "hub's main town and the worst hub's high-risk share, and better on one. The dashed line is the front "
-            "of travel and town alone.</p>" + _pareto_chart(pareto)
-            + _table(front[["name", "travel_mean_min", "town_outside_share", "max_high_risk_share", "gap"]]
-                     .rename(columns={"travel_mean_min": "mean travel (min)",
-                                      "town_outside_share": "outside main town",
-                                      "max_high_risk_share": "worst high-risk share"}),
-                     {"mean travel (min)": "{:.2f}", "outside main town": "{:.1%}",
-                      "worst high-risk share": "{:.1%}", "gap": "{:.2%}"}, index=True,
-                     caption="Pareto-optimal scenarios (id, name, measures)"))
+            f"<p class=lead>Each dot is a scenario's best plan. {_esc(which)}. Ringed scenarios are "
+            f"<b>Pareto-optimal</b>: no other scenario is at least as good on {_esc(named)}, and better on one. "
+            f"The dashed line is the front of {_esc(axes[0].label.lower())} and {_esc(axes[1].label.lower())} "
+            "alone.</p>" + _pareto_chart(pareto)
+            + _table(*_labelled(front[shown]), index=True, caption="Pareto-optimal scenarios (id, name, measures)"))
 
     bands = t["bands"]
     if len(bands):
@@ -586,8 +625,9 @@ def _index_html(t: dict[str, pd.DataFrame], files: list[str]) -> str:
             counts = bands[bands["parameter"] == param].drop_duplicates("value").set_index("value")[
                 ["scenarios", "ok", "infeasible"]]
             tab = counts.join(sel[[m for m in BAND_METRICS if m in sel.columns]])
-            tab.columns = [c if c not in BAND_METRICS else f"median {BAND_METRICS[c][0].lower()}" for c in tab.columns]
-            fmts = {f"median {BAND_METRICS[m][0].lower()}": BAND_METRICS[m][2] for m in BAND_METRICS}
+            tab.columns = [c if c not in BAND_METRICS else f"median {_measure(c).label.lower()}" for c in tab.columns]
+            fmts: dict[str, str | Callable[[Any], str]] = {
+                f"median {_measure(m).label.lower()}": _formatter(m) for m in BAND_METRICS}
             fmts.update({"scenarios": "{:.0f}", "ok": "{:.0f}", "infeasible": "{:.0f}"})
             parts.append(_table(tab, fmts, index=True, scroll=False))
         sections.append("".join(parts))
@@ -628,10 +668,8 @@ def _index_html(t: dict[str, pd.DataFrame], files: list[str]) -> str:
     cols = [c for c in res.columns if c.startswith("param:")] + [
         "id", "name", "status", "gap", "travel_mean_min", "town_outside_share", "max_high_risk_share",
         "practices_moved", "wall_seconds"]
-    sections.append("<h2 id=results>Every scenario</h2>" + _table(
-        res[[c for c in cols if c in res.columns]],
-        {"gap": "{:.2%}", "travel_mean_min": "{:.2f}", "town_outside_share": "{:.1%}",
-         "max_high_risk_share": "{:.1%}", "practices_moved": "{:.0f}", "wall_seconds": "{:.1f}"}))
+    every, formats = _labelled(res[[c for c in cols if c in res.columns]])
+    sections.append("<h2 id=results>Every scenario</h2>" + _table(every, {**formats, "wall_seconds": "{:.1f}"}))
     links = " · ".join(f'<a href="{_esc(f)}">{_esc(f)}</a>' for f in files)
     sections.append(f"<h2 id=files>Tables</h2><p>{links}</p>")
 

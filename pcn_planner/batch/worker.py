@@ -15,18 +15,15 @@ model that makes the bound.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
 import os
 import resource
 import socket
-import sys
 import time
 import traceback
-import warnings
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -77,9 +74,7 @@ def _build_base_region(region_spec: Mapping[str, Any]):
             raise InputError(f"the atlas on worker {socket.gethostname()} differs from the one the batch was "
                              f"planned with (sha256 {have} != {want})", file=str(folder))
         atlas = load_atlas(folder)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return build_region(atlas)
+    return build_region(atlas)
 
 
 def _cached_region(region_spec: Mapping[str, Any], close: Sequence[str]) -> tuple[Any, Any, str]:
@@ -95,9 +90,7 @@ def _cached_region(region_spec: Mapping[str, Any], close: Sequence[str]) -> tupl
 
         base, _, base_key = _cached_region(region_spec, ())
         atlas, transfers = close_practices(base.atlas, close, base.travel)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            region = build_region(atlas)
+        region = build_region(atlas)
         if key not in _POOLS and base_key in _POOLS:  # columns without the closed practices stay useful
             _POOLS[key] = copy.deepcopy(_POOLS[base_key])
     else:
@@ -141,24 +134,6 @@ def _trim_pool(key: str, keep_hubs: Sequence[Sequence[int]] = ()) -> None:
     _POOLS[key] = fresh
 
 
-@contextlib.contextmanager
-def _quiet_stdout(on: bool) -> Iterator[None]:
-    """Send file descriptor 1 to /dev/null (solver banners printed from C) while on."""
-    if not on:
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def _practice_info(region) -> list[list[Any]]:
     p = region.atlas.practices.loc[list(region.codes)]
     town = region.practice_comm.loc[list(region.codes), "town"]
@@ -166,7 +141,7 @@ def _practice_info(region) -> list[list[Any]]:
              int(p.at[c, "list_size"])] for c in region.codes]
 
 
-def run_scenario(spec: Mapping[str, Any], quiet: bool = True) -> dict[str, Any]:
+def run_scenario(spec: Mapping[str, Any]) -> dict[str, Any]:
     """Run one scenario on this process (a Dask task) and return its result as plain data.
 
     Never raises for a scenario's own failure: infeasible rules give status
@@ -192,8 +167,7 @@ def run_scenario(spec: Mapping[str, Any], quiet: bool = True) -> dict[str, Any]:
         pool = _pool(key)
         out["pool_columns_before"] = len(pool)
         warm = _PLANS.get((key, problem.k_range))
-        with _quiet_stdout(quiet):
-            result = optimise(problem, region, pool=pool, warm_start=warm or ())
+        result = optimise(problem, region, pool=pool, warm_start=warm or ())
         plan = result.plan
         _PLANS[(key, problem.k_range)] = plan
         out.update({

@@ -1,11 +1,12 @@
-"""The practice graph that hubs must be connected in, and contiguity of an assignment.
+"""The practice graph that hubs must be connected in.
 
 - :func:`practice_graph` builds the networkx graph the solvers work on:
   practices are nodes; they are adjacent when their territories share a
   border (queen contiguity), when they share a site postcode, or, for a
   practice with no territory or an island, through a recorded nearest-site link.
-- :func:`is_contiguous` and :func:`contiguity_report` check an assignment
-  (practice code -> hub id) against the graph.
+
+Whether a hub *is* contiguous is a rule, judged on this graph plus any links
+a problem adds: :class:`pcn_planner.model.rules.Contiguity`.
 
 Territories themselves are in :mod:`pcn_planner.geography.territories`, hub
 polygons in :mod:`pcn_planner.geography.shapes`. See ``docs/geography.md``.
@@ -13,8 +14,8 @@ polygons in :mod:`pcn_planner.geography.shapes`. See ``docs/geography.md``.
 
 from __future__ import annotations
 
+import logging
 import math
-import warnings
 from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
@@ -27,8 +28,9 @@ import shapely
 from pcn_planner.core.errors import InputError
 from pcn_planner.geography.territories import MIN_SHARE, TOLERANCE_M, _metric, _touching_pairs, site_xy, territories
 
-__all__ = ["EDGE_KINDS", "ISLAND_POLICIES", "GeographyError", "GeographyWarning", "contiguity_report",
-           "is_contiguous", "practice_graph"]
+__all__ = ["EDGE_KINDS", "ISLAND_POLICIES", "GeographyError", "practice_graph"]
+
+log = logging.getLogger(__name__)
 
 #: Edge kinds, strongest fact first. An edge's ``edge_kind`` is the first of
 #: its ``kinds``.
@@ -39,10 +41,6 @@ ISLAND_POLICIES = ("nearest", "raise")
 
 #: Node attributes copied from ``atlas.practices``.
 _NODE_COLUMNS = ("name", "postcode", "pcn_code", "sub_icb", "lad", "town")
-
-
-class GeographyWarning(UserWarning):
-    """The practice graph needed nearest-site links (territory-less practices or islands)."""
 
 
 class GeographyError(InputError):
@@ -131,7 +129,9 @@ def practice_graph(
     ``practices``, ``link``, ``distance_km``), ``edges_by_kind`` (by
     ``edge_kind``), ``border_and_colocated`` and ``border_edges_over_20km``.
     If any practice has no territory or any island was joined (policy
-    ``"nearest"``), one :class:`GeographyWarning` summarises the counts.
+    ``"nearest"``), one INFO record on the ``pcn_planner.geography.graph``
+    logger summarises the counts (a note, not a problem: the CLI shows it with
+    ``-v``; ``G.graph["report"]`` has the details).
 
     Parameters
     ----------
@@ -228,12 +228,9 @@ def practice_graph(
     }
     final.graph["report"] = report
     if island_policy == "nearest" and (territoryless or islands):
-        warnings.warn(
-            f"{len(territoryless)} practices have no territory ({len(report['territoryless_colocated'])} "
-            f"joined by co-location, {len(lonely)} by nearest-site links); {len(islands)} islands joined "
-            f"by nearest-site links (min_share={report['min_share']:g})",
-            GeographyWarning, stacklevel=2,
-        )
+        log.info("%d practices have no territory (%d joined by co-location, %d by nearest-site links); "
+                 "%d islands joined by nearest-site links (min_share=%g)", len(territoryless),
+                 len(report["territoryless_colocated"]), len(lonely), len(islands), report["min_share"])
     return final
 
 
@@ -348,96 +345,3 @@ def _raise_for_islands(graph: nx.Graph, territoryless: list[str]) -> None:
         f"nearest-site links, or lower min_share.",
         islands,
     )
-
-
-# ---------------------------------------------------------------------------
-# Contiguity
-# ---------------------------------------------------------------------------
-
-
-def _as_assignment(assignment: Mapping[str, Hashable] | pd.Series | pd.DataFrame) -> dict[str, Hashable]:
-    """practice_code -> hub_id from a dict, a Series, or a plan frame (practice_code, hub_id)."""
-    if isinstance(assignment, pd.DataFrame):
-        missing = {"practice_code", "hub_id"} - set(assignment.columns)
-        if missing:
-            raise InputError(f"a plan needs the columns practice_code, hub_id (missing {', '.join(sorted(missing))})",
-                             field=sorted(missing)[0])
-        assignment = pd.Series(assignment["hub_id"].to_numpy(), index=assignment["practice_code"].to_numpy())
-    items = assignment.items()
-    result: dict[str, Hashable] = {}
-    for code, hub in items:
-        if hub is None or (not isinstance(hub, str) and pd.isna(hub)):
-            raise InputError(f"practice {code} has no hub_id", field="hub_id")
-        result[str(code)] = hub.item() if hasattr(hub, "item") else hub
-    return result
-
-
-def _sorted_hubs(hubs: Iterable[Hashable]) -> list[Hashable]:
-    unique = set(hubs)
-    try:
-        return sorted(unique)
-    except TypeError:  # mixed id types: order by text, stable across runs
-        return sorted(unique, key=lambda h: (type(h).__name__, str(h)))
-
-
-def _members(graph: nx.Graph, assignment: Mapping[str, Hashable]) -> dict[Hashable, list[str]]:
-    plan = _as_assignment(assignment)
-    unknown = sorted(c for c in plan if c not in graph)
-    if unknown:
-        raise InputError(f"{len(unknown)} practice code(s) not in the practice graph: {', '.join(unknown[:10])}",
-                         field="practice_code")
-    members: dict[Hashable, list[str]] = {hub: [] for hub in _sorted_hubs(plan.values())}
-    for code in sorted(plan):
-        members[plan[code]].append(code)
-    return members
-
-
-def is_contiguous(graph: nx.Graph, assignment: Mapping[str, Hashable]) -> bool:
-    """True if every hub's practices induce a connected subgraph of ``graph``.
-
-    Parameters
-    ----------
-    graph
-        From :func:`practice_graph`.
-    assignment
-        practice_code -> hub_id (dict, Series, or a plan frame with
-        ``practice_code, hub_id``). Practices left out are ignored.
-
-    Returns
-    -------
-    bool
-    """
-    return all(nx.is_connected(graph.subgraph(codes)) for codes in _members(graph, assignment).values())
-
-
-def contiguity_report(graph: nx.Graph, assignment: Mapping[str, Hashable]) -> pd.DataFrame:
-    """One row per hub: is it contiguous, and which practices are cut off.
-
-    Parameters
-    ----------
-    graph
-        From :func:`practice_graph`.
-    assignment
-        practice_code -> hub_id (dict, Series, or a plan frame).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``hub_id``, ``practices`` (count), ``components``,
-        ``contiguous`` and ``detached``: the codes of every component but the
-        main one (most practices, then most patients, then smallest code),
-        codes joined by ``", "`` and components by ``"; "``; empty if contiguous.
-        Rows in sorted hub order.
-    """
-    rows = []
-    for hub, codes in _members(graph, assignment).items():
-        comps = _components(graph.subgraph(codes))
-        rows.append({
-            "hub_id": hub,
-            "practices": len(codes),
-            "components": len(comps),
-            "contiguous": len(comps) == 1,
-            "detached": "; ".join(", ".join(c) for c in comps[1:]),
-        })
-    frame = pd.DataFrame(rows, columns=["hub_id", "practices", "components", "contiguous", "detached"])
-    return frame.astype({"practices": "int64", "components": "int64", "contiguous": bool})

@@ -192,11 +192,11 @@ def build_region(
         If the atlas folder, the travel matrix or the risk file is missing or
         invalid (naming file, row and field).
 
-    Warns
+    Notes
     -----
-    GeographyWarning
-        For practices that own no territory (they are linked to their nearest
-        neighbours in the practice graph instead).
+    Practices that own no territory are linked to their nearest neighbours in
+    the practice graph instead; an INFO log record (``pcn_planner.geography.graph``)
+    counts them, and ``region.graph.graph["report"]`` lists them.
 
     Examples
     --------

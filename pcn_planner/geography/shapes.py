@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -10,7 +10,6 @@ import pandas as pd
 import shapely
 
 from pcn_planner.core.errors import InputError
-from pcn_planner.geography.graph import _as_assignment, _sorted_hubs
 from pcn_planner.geography.territories import METRIC_CRS, site_xy
 
 __all__ = ["SITE_BUFFER_M", "hub_geometry"]
@@ -76,3 +75,28 @@ def hub_geometry(atlas: Any, territory: pd.DataFrame, assignment: Mapping[str, H
     frame = gpd.GeoDataFrame(rows, columns=["hub_id", "practices", "practice_codes", "n_lsoas", "has_territory",
                                             "area_km2", "geometry"], geometry="geometry", crs=METRIC_CRS)
     return frame.set_index("hub_id").to_crs("EPSG:4326")
+
+
+def _as_assignment(assignment: Mapping[str, Hashable] | pd.Series | pd.DataFrame) -> dict[str, Hashable]:
+    """practice_code -> hub_id from a dict, a Series, or a plan frame (practice_code, hub_id)."""
+    if isinstance(assignment, pd.DataFrame):
+        missing = {"practice_code", "hub_id"} - set(assignment.columns)
+        if missing:
+            raise InputError(f"a plan needs the columns practice_code, hub_id (missing {', '.join(sorted(missing))})",
+                             field=sorted(missing)[0])
+        assignment = pd.Series(assignment["hub_id"].to_numpy(), index=assignment["practice_code"].to_numpy())
+    items = assignment.items()
+    result: dict[str, Hashable] = {}
+    for code, hub in items:
+        if hub is None or (not isinstance(hub, str) and pd.isna(hub)):
+            raise InputError(f"practice {code} has no hub_id", field="hub_id")
+        result[str(code)] = hub.item() if hasattr(hub, "item") else hub
+    return result
+
+
+def _sorted_hubs(hubs: Iterable[Hashable]) -> list[Hashable]:
+    unique = set(hubs)
+    try:
+        return sorted(unique)
+    except TypeError:  # mixed id types: order by text, stable across runs
+        return sorted(unique, key=lambda h: (type(h).__name__, str(h)))

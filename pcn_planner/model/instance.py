@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from pcn_planner.core.errors import InputError
+from pcn_planner.core.pieces import connected_pieces
 from pcn_planner.model.plan import Plan
 from pcn_planner.model.problem import WEIGHT_TERMS, Problem
 from pcn_planner.geography.region import Region
@@ -316,18 +317,16 @@ def nesting_links(n: int, edges: list[tuple[int, int]], area: np.ndarray,
     practice graph, each smaller piece is joined to the rest of its area by
     the shortest site-to-site link between them, and the link is recorded.
     """
-    import networkx as nx
-
     from pcn_planner.geography.travel import haversine_km
 
-    graph = nx.Graph()
-    graph.add_nodes_from(range(n))
-    graph.add_edges_from(edges)
+    adjacency: list[list[int]] = [[] for _ in range(n)]
+    for u, v in edges:
+        adjacency[u].append(v)
+        adjacency[v].append(u)
     links = []
     for name in sorted(set(area)):
         members = [i for i in range(n) if area[i] == name]
-        pieces = sorted((sorted(c) for c in nx.connected_components(graph.subgraph(members))),
-                        key=lambda c: (-len(c), c[0]))
+        pieces = connected_pieces(members, adjacency)  # largest first, then by first member
         main = list(pieces[0])
         for piece in pieces[1:]:
             km = haversine_km(coords[piece, 0][:, None], coords[piece, 1][:, None],
@@ -441,5 +440,9 @@ def compile_problem(problem: Problem, region: Region, baseline: Plan | None = No
 
 
 def decomposition_frame(instance: Instance, hubs: list[np.ndarray]) -> pd.DataFrame:
-    """The objective split by term, as a table."""
+    """The objective split by term, as a table.
+
+    One row per term, columns ``raw``, ``normalised``, ``weight`` and ``contribution``
+    (:meth:`Instance.decompose`; a result's ``objective_terms`` holds the same numbers).
+    """
     return pd.DataFrame(instance.decompose(hubs)).T

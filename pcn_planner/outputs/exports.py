@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from pcn_planner.core.files import atomic_write_text
-from pcn_planner.scoring.scorecard import HUB_METRICS
+from pcn_planner.scoring.metrics import HUB
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -41,16 +41,18 @@ def plan_to_geodataframe(scorecard: Scorecard) -> gpd.GeoDataFrame:
     -------
     geopandas.GeoDataFrame
         EPSG:4326, a plain ``RangeIndex``, columns ``hub_id``, ``hub_name``,
-        every :data:`~pcn_planner.scoring.scorecard.HUB_METRICS` column the scorecard has,
+        every hub metric of the registry (:data:`pcn_planner.scoring.metrics.HUB`, in its order) the
+        scorecard has,
         ``base_name``, ``practice_codes`` (space-separated), ``n_lsoas``,
         ``has_territory``, ``area_km2``, ``plan`` (the plan's name) and
         ``geometry``. Text columns are plain ``object`` and booleans ``bool``,
-        so every GIS format takes them.
+        so every GIS format takes them. Columns are named by metric key (labels,
+        units and definitions: ``docs/metrics.md``); shares are fractions 0–1.
     """
     import geopandas as gpd
 
     geo = scorecard.geometry
-    first = ["hub_name", *[c for c in HUB_METRICS if c in geo.columns], "base_name"]
+    first = ["hub_name", *[c for c in HUB if c in geo.columns], "base_name"]
     columns = list(dict.fromkeys([c for c in first if c in geo.columns]
                                  + [c for c in geo.columns if c not in first and c != "geometry"]))
     columns = [c for c in columns if c not in _GEOMETRY_COLUMNS] + [c for c in _GEOMETRY_COLUMNS if c in geo.columns]

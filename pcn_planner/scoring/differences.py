@@ -324,7 +324,7 @@ def _summary(card_a: Scorecard, card_b: Scorecard, names: tuple[str, str], a_is_
             label = f"Practices moved from {baseline}"
         elif key == "pcn_pairs_broken":
             label = f"{baseline[:1].upper()}{baseline[1:]} pairs broken".replace("PCNs pairs", "PCN pairs")
-        rows.append((key, label, m.unit, card_a.summary[key], card_b.summary[key], m.better or ""))
+        rows.append((key, label, _unit(m), card_a.summary[key], card_b.summary[key], m.better or ""))
     if not a_is_current:
         # The scorecards measure disruption from their baseline; add A -> B itself.
         rows.append(("moved_a_to_b", f"Practices moving {names[0]} → {names[1]}", "count", 0, n_moved, "lower"))
@@ -337,6 +337,11 @@ def _summary(card_a: Scorecard, card_b: Scorecard, names: tuple[str, str], a_is_
         frame[col] = pd.Series([int(v) if u == "count" else float(v) for v, u in zip(frame[col], frame["unit"])],
                                index=frame.index, dtype=object)
     return frame[["measure", "unit", names[0], names[1], "difference", "better"]]
+
+
+def _unit(m: Metric) -> str:
+    """The unit as a data file states it: shares are stored as fractions (see docs/metrics.md)."""
+    return "share (0–1)" if m.kind == "share" else m.unit
 
 
 def summary_metric(key: str) -> Metric:

@@ -24,7 +24,7 @@ from pcn_planner.geography.shapes import hub_geometry
 from pcn_planner.model import rules
 from pcn_planner.model.instance import Instance, compile_problem
 from pcn_planner.model.rules import Violation
-from pcn_planner.scoring.metrics import HUB, PLAN, PlanSummary
+from pcn_planner.scoring.metrics import PLAN, PlanSummary
 from pcn_planner.model.plan import Plan
 from pcn_planner.model.problem import Bounds, Problem
 
@@ -32,13 +32,6 @@ if TYPE_CHECKING:
     import geopandas as gpd
 
     from pcn_planner.geography.region import Region
-
-
-
-
-#: Views of the registry for older callers: key -> (label, unit, definition).
-HUB_METRICS: dict[str, tuple[str, str, str]] = {k: (m.label, m.unit, m.definition) for k, m in HUB.items()}
-PLAN_METRICS: dict[str, tuple[str, str, str]] = {k: (m.label, m.unit, m.definition) for k, m in PLAN.items()}
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -112,7 +105,8 @@ class Scorecard:
     bounds
         Population bounds used for the band checks.
     hubs
-        One row per hub (index ``hub_id``); columns are ``HUB_METRICS`` plus
+        One row per hub (index ``hub_id``); columns are the hub metrics
+        (:data:`~pcn_planner.scoring.metrics.HUB`) plus
         ``hub_name`` and ``base_name``.
     summary
         Plan-level measures (:class:`~pcn_planner.scoring.metrics.PlanSummary`, typed and frozen;

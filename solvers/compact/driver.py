@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from pcn_planner.model.instance import Instance
+from pcn_planner.model.problem import SOLVERS
 from pcn_planner.model.rules import check_plan
 from solvers.columns import HubRules
 from solvers.local_search import repair_plan
@@ -132,7 +133,7 @@ class CompactSolve:
     def __init__(self, inst: Instance, *, incumbent: list[np.ndarray] | None, time_limit: float, gap: float,
                  solver: str, threads: int | None, log: Log | None) -> None:
         self.t_start = time.perf_counter()
-        if solver not in ("highs", "cbc"):
+        if solver not in SOLVERS:
             raise ValueError(f"solver must be 'highs' or 'cbc', got {solver!r}")
         self.inst, self.incumbent, self.time_limit, self.gap = inst, incumbent, time_limit, gap
         self.solver, self.threads, self.log = solver, threads, log

@@ -150,7 +150,6 @@ def test_ids_are_stable_and_ignore_key_order_names_and_number_spelling(tmp_path)
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.filterwarnings("ignore::pcn_planner.geography.graph.GeographyWarning")
 def test_close_practice_moves_patients_to_nearest_practice(atlas):
     from pcn_planner.geography.region import build_region
 
@@ -260,7 +259,21 @@ def test_summary_tables(local_batch):
                         for j in range(len(points)) if j != i)
         assert flags[i] == (not dominated)
     assert set(t["bands"]["parameter"]) == {"k"}             # one lone event: nothing to band
+    bands = t["bands"]  # labelled from the registry; shares stored as fractions, and said so
+    shares = bands[bands["metric"] == "town_outside_share"]
+    assert set(shares["label"]) == {"Outside main town"} and set(shares["unit"]) == {"share (0–1)"}
+    assert shares["median"].dropna().between(0, 1).all()
     assert list(t["infeasible"]["name"]) == ["k=10"]
+
+
+def test_summary_measures_come_from_the_registry():
+    from pcn_planner.batch.store import KEY_METRICS
+    from pcn_planner.batch.summary import BAND_METRICS
+    from pcn_planner.scoring.metrics import PLAN
+
+    assert set(KEY_METRICS) <= set(PLAN)
+    assert set(PARETO_AXES) <= set(KEY_METRICS) and all(PLAN[k].better is not None for k in PARETO_AXES)
+    assert set(BAND_METRICS) - {"gap"} <= set(KEY_METRICS)
 
 
 def test_pareto_flags_small_example():

@@ -19,6 +19,7 @@ import pytest
 import pcn_planner as pp
 from pcn_planner.outputs.maps.offline import save_offline
 from pcn_planner.outputs.maps.plan_map import HUB_CLASS, MIN_DELTA_E, PALETTE, _lab, format_metric, hub_adjacency, hub_colours, plan_map, short_name, travel_band
+from pcn_planner.scoring.metrics import HUB
 from pcn_planner.model.problem import Bounds
 from tests.browser import check_page, chromium  # noqa: F401  (chromium is a fixture)
 
@@ -85,10 +86,17 @@ def test_short_names(name: str, short: str) -> None:
 
 def test_metrics_are_formatted_with_units() -> None:
     bounds = Bounds(30_000, 70_000)
-    assert format_metric("patients", 52431) == "52,431 patients"
+    # the registry's format (Metric.format) ...
+    for column, value in (("patients", 52431), ("travel_mean_min", 7.2956), ("lad_share", 0.8561),
+                          ("imd_most_deprived_share", 0.0453), ("has_anchor", True), ("dominant_town", "Leek")):
+        assert format_metric(column, value) == HUB[column].format(value)
+    assert format_metric("patients", 52431) == "52,431"
     assert format_metric("travel_mean_min", 7.2956) == "7.3 min"
-    assert format_metric("lad_share", 0.8561) == "86%"
-    assert format_metric("imd_most_deprived_share", 0.0453) == "4.5%"
+    assert format_metric("lad_share", 0.8561) == "85.6 %"
+    assert format_metric("imd_most_deprived_share", 0.0453) == "4.5 %"
+    # ... with more words where the popup needs them
+    assert format_metric("imd_mean_decile", 4.25) == "4.2 (1 = most deprived)"
+    assert format_metric("risk_mean", 0.314) == "0.31 (0 low – 1 high)"
     assert format_metric("band", "above max", bounds=bounds) == "above maximum 70,000"
     assert format_metric("has_anchor", False) == "no"
     assert format_metric("travel_p90_min", float("nan")) == "–"

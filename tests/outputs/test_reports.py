@@ -28,9 +28,10 @@ from pcn_planner.model.plan import Plan, read_plan_csv
 from pcn_planner.outputs.report.options import slugify
 from pcn_planner.outputs.report.pages import write_report
 from pcn_planner.outputs.report.static_map import plan_png
-from pcn_planner.outputs.report.words import _gap_text, hub_names
+from pcn_planner.outputs.report.words import gap_words, hub_names
 from pcn_planner.outputs.run import run_manifest, write_run
-from pcn_planner.scoring.scorecard import PLAN_METRICS, score_plan
+from pcn_planner.scoring.metrics import HUB, PLAN
+from pcn_planner.scoring.scorecard import score_plan
 from tests.browser import CHROMIUM_ARGS, LOCAL_SCHEMES, check_page, chromium  # noqa: F401  (fixture)
 
 MERGED_INTO, MERGED_FROM = "STAFFORD TOWN PCN", "STAFFORD CENTRAL PCN"
@@ -143,14 +144,21 @@ def test_pages_link_to_each_other_and_to_files_that_exist(report: Path) -> None:
 def test_index_has_plain_english_headers_with_definitions_and_a_glossary(report: Path) -> None:
     text = (report / "index.html").read_text(encoding="utf-8")
     for key in ("hubs_in_band", "travel_mean_min", "towns_split", "max_high_risk_share", "practices_moved"):
-        name, _unit, definition = PLAN_METRICS[key]
-        assert f">{name}<" in text
-        assert f'title="{html.escape(definition[:1].upper() + definition[1:])}' in text
+        m = PLAN[key]
+        assert f">{m.label}<" in text
+        assert f'title="{html.escape(m.definition[:1].upper() + m.definition[1:])}' in text
     assert 'id="glossary"' in text
     assert "not certified" in text and "1.23%" in text and "0.00% (optimal)" in text
     assert "23 of 25" in text  # today: two PCNs above 70,000
     assert re.search(r">\d\.\d min<", text)
-    assert re.search(r">\d+%", text)
+    assert re.search(r">\d+\.\d %<", text)  # shares as the registry shows them
+    # "Hubs in band" has no better direction (it depends on K), so it is never marked best; others are
+    options = text.split('id="options"')[1].split("</table>")[0]
+    col = int(re.search(r'data-col="(\d+)"[^>]*><button type="button"><span class="h">'
+                        + re.escape(PLAN["hubs_in_band"].label) + "<", options).group(1))
+    rows = re.findall(r"<tr>(<td .*?)</tr>", options)
+    assert len(rows) == 3 and 'class="num best"' in options
+    assert all("best" not in re.findall(r"<td [^>]*>", row)[col] for row in rows)
     assert "<script src" not in text and "<link" not in text
 
 
@@ -175,14 +183,20 @@ def test_workbook_has_the_options_each_hub_table_and_a_glossary(report: Path, pl
     assert wb.sheetnames == ["Options", *NAMES, "Glossary"]
     options = wb["Options"]
     header = [c.value for c in options[1]]
-    assert header[:3] == ["Option", "Hubs (K)", "Hubs in band"]
-    assert "Mean travel (min)" in header and "Optimality gap (%)" in header
+    assert header[:3] == ["Option", "Hubs", "Hubs in band"]
+    assert "Mean travel (minutes)" in header and "Optimality gap (%)" in header
     rows = list(options.iter_rows(min_row=2, values_only=True))
     assert [r[0] for r in rows] == NAMES
     assert [r[1] for r in rows] == [p.k for p in plans]
-    gap = header.index("Optimality gap (%)")
-    assert rows[0][gap] == "not certified" and rows[1][gap] == pytest.approx(0.0123)
-    assert options.cell(row=2, column=header.index("Mean travel (min)") + 1).number_format == "0.0"
+    # a column of numbers holds numbers only; the gap's words are beside it
+    gap, words = header.index("Optimality gap (%)"), header.index("Optimality gap, in words")
+    assert rows[0][gap] is None and rows[1][gap] == pytest.approx(0.0123)
+    assert [r[words] for r in rows] == ["not certified", "1.23%", "0.00% (optimal)"]
+    assert options.cell(row=3, column=gap + 1).number_format == "0.00%"
+    assert options.cell(row=2, column=header.index("Mean travel (minutes)") + 1).number_format == "0.0"
+    # a share is the fraction, shown as a percent
+    risk = header.index(f"{PLAN['max_high_risk_share'].label} (%)")
+    assert 0 < rows[0][risk] < 1 and options.cell(row=2, column=risk + 1).number_format == "0.0%"
     assert options["A1"].font.bold and options.freeze_panes == "B2"
     for name, plan in zip(NAMES, plans):
         sheet = wb[name]
@@ -190,9 +204,13 @@ def test_workbook_has_the_options_each_hub_table_and_a_glossary(report: Path, pl
         hub_header = [c.value for c in sheet[1]]
         assert hub_header[:3] == ["#", "Hub", "Hub id"] and "Patients" in hub_header
         assert sheet.cell(row=2, column=hub_header.index("Patients") + 1).number_format == "#,##0"
+        town = hub_header.index(f"{HUB['town_share'].label} (%)") + 1
+        assert 0 < sheet.cell(row=2, column=town).value <= 1 and sheet.cell(row=2, column=town).number_format == "0.0%"
     glossary = wb["Glossary"]
     assert [c.value for c in glossary[1]] == ["Applies to", "Measure", "Unit", "Definition"]
-    assert glossary.max_row > len(PLAN_METRICS)
+    assert glossary.max_row > len(PLAN) + len(HUB)
+    measures = [c.value for c in glossary["B"]]
+    assert all(m.label in measures for m in [*PLAN.values(), *HUB.values()])
 
 
 def test_gis_exports_hold_every_hub_with_its_scorecard(report: Path, region, plans) -> None:
@@ -319,9 +337,9 @@ def test_names_slugs_and_gap_words(region, plans) -> None:
     assert slugify("K=23 optimised") == "k23-optimised"
     assert slugify("Current PCNs") == "current-pcns"
     assert slugify("***") == "option"
-    assert _gap_text(None) == "not certified"
-    assert _gap_text(0.0) == "0.00% (optimal)"
-    assert _gap_text(0.00766) == "0.77%"
+    assert gap_words(None) == "not certified"
+    assert gap_words(0.0) == "0.00% (optimal)"
+    assert gap_words(0.00766) == "0.77%"
     names = hub_names(score_plan(region, plans[0]))
     assert names["U04901"] == "Stone & Eccleshall"
     assert len(set(names.values())) == len(names)

@@ -63,7 +63,7 @@ from pcn_planner.outputs.maps.plan_map import (
     simplify_shapes,
     swatch_html,
 )
-from pcn_planner.scoring.differences import Comparison
+from pcn_planner.scoring.differences import Comparison, summary_metric
 from pcn_planner.scoring.scorecard import Scorecard
 
 __all__ = [
@@ -87,14 +87,6 @@ _PANEL_PX = 390
 # ---------------------------------------------------------------------------
 # Words
 # ---------------------------------------------------------------------------
-
-
-def _verdict(better: str, value: float, unit: str) -> str:
-    """``better``, ``worse`` or ``same`` for a difference B - A."""
-    small = {"minutes": 0.05, "%": 0.0005}.get(unit, 0.5)
-    if not better or abs(value) < small:
-        return "same"
-    return "better" if (value > 0) == (better == "higher") else "worse"
 
 
 # ---------------------------------------------------------------------------
@@ -288,7 +280,8 @@ def _summary_html(comparison: Comparison) -> str:
     shown = comparison.summary_table()  # the words for each value, so the page and the notebook agree
     body = []
     for key, r in comparison.summary.iterrows():
-        verdict = _verdict(r["better"], float(r["difference"]), r["unit"])
+        verdict = summary_metric(str(key)).verdict(float(r["difference"]))
+        verdict = "same" if verdict == "neutral" else verdict  # no colour where a change is neither
         text = shown.loc[key]
         body.append(f'<tr><th>{esc(str(r["measure"]))}</th><td>{esc(text[na])}</td>'
                     f'<td>{esc(text[nb])}</td>'

@@ -43,8 +43,9 @@ from branca.element import MacroElement, Template
 
 from pcn_planner.geography.territories import METRIC_CRS  # British National Grid: areas, buffers, labels
 from pcn_planner.model.problem import Bounds
+from pcn_planner.outputs.maps.links import add_link_layer
 from pcn_planner.outputs.maps.offline import OfflineMap
-from pcn_planner.scoring.scorecard import HUB_METRICS
+from pcn_planner.scoring.metrics import HUB, PLAN, format_value
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -68,8 +69,10 @@ __all__ = [
     "add_practice_layer",
     "circle_svg",
     "feature_collection",
+    "format_gap",
     "format_metric",
     "gap_text",
+    "gap_words",
     "hub_adjacency",
     "hub_colours",
     "hub_popup_html",
@@ -271,38 +274,30 @@ def short_name(name: str) -> str:
     return text or name
 
 
-def _pct(value: float) -> str:
-    return f"{value:.0%}" if abs(value) >= 0.1 or value == 0 else f"{value:.1%}"
-
-
 def format_metric(column: str, value: Any, *, row: Mapping[str, Any] | None = None,
                   bounds: Bounds | None = None) -> str:
-    """A hub metric as plain text with its unit, e.g. ``52,431 patients`` or ``7.3 min``."""
-    unit = HUB_METRICS.get(column, ("", "", ""))[1]
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    if column == "band":
-        if bounds is None:
-            return str(value)
+    """A hub metric as the map shows it: :meth:`Metric.format <pcn_planner.scoring.metrics.Metric.format>`
+    (``52,431``, ``7.3 min``, ``85.6 %``, ``yes``), with more words where a popup needs them.
+
+    The extra words: the band with its bounds (``above maximum 70,000``), the
+    base site by name (``Gordon Street (M83010)``) and the scale of the IMD
+    decile and of the risk index. A column that is not a registered hub
+    metric is shown as it is; a missing value is ``–``.
+    """
+    m = HUB.get(column)
+    text = m.format(value) if m is not None else format_value("text", value)
+    if m is None or text == "–":
+        return text
+    if column == "band" and bounds is not None:
         return {"ok": f"within {bounds.min:,}–{bounds.max:,}", "below min": f"below minimum {bounds.min:,}",
-                "above max": f"above maximum {bounds.max:,}"}.get(value, str(value))
+                "above max": f"above maximum {bounds.max:,}"}.get(value, text)
     if column == "base_practice" and row is not None and row.get("base_name"):
         return f"{row['base_name']} ({value})"
-    if unit == "patients":
-        return f"{value:,.0f} patients"
-    if unit == "count":
-        return f"{int(value):,}"
-    if unit == "yes/no":
-        return "yes" if bool(value) else "no"
-    if unit == "minutes":
-        return f"{value:.1f} min"
-    if unit == "%":
-        return _pct(float(value))
-    if unit == "decile":
-        return f"{value:.1f} (1 = most deprived)"
-    if unit.startswith("index"):
-        return f"{value:.2f} (0 low – 1 high)"
-    return str(value)
+    if m.kind == "decile":
+        return f"{text} (1 = most deprived)"
+    if m.kind == "index":
+        return f"{text} (0 low – 1 high)"
+    return text
 
 
 def hub_popup_html(hub_id: str, row: Mapping[str, Any], bounds: Bounds, members: list[tuple[str, str, int]],
@@ -336,11 +331,11 @@ def hub_popup_html(hub_id: str, row: Mapping[str, Any], bounds: Bounds, members:
     if reasons:
         head += "".join(f'<div class="pcn-flag">⚠ {esc(r)}</div>' for r in reasons)
     rows = []
-    for column, (label, _unit, definition) in HUB_METRICS.items():
+    for column, m in HUB.items():
         if column not in row:
             continue
         text = format_metric(column, row[column], row=row, bounds=bounds)
-        rows.append(f'<tr title="{esc(definition)}"><th>{esc(label)}</th><td>{esc(text)}</td></tr>')
+        rows.append(f'<tr title="{esc(m.definition)}"><th>{esc(m.label)}</th><td>{esc(text)}</td></tr>')
     listed = ", ".join(f"{esc(name)} ({size:,})" for _code, name, size in members)
     return (f'<div class="pcn-pop">{head}<table class="pcn-table">{"".join(rows)}</table>'
             f'<div class="pcn-members"><b>Member practices</b> (list size): {listed}</div></div>')
@@ -673,6 +668,7 @@ def plan_map(scorecard: Scorecard, *, gap: float | None = None, title: str | Non
 
     # Layer control lists layers in the order added; panes (not order) set what draws on top.
     _add_hub_layer(m, scorecard, geometry, colours, flagged)
+    add_link_layer(m, scorecard)  # links the problem added: hubs are contiguous with them, so show them
     add_practice_layer(m, scorecard, risk)
     _add_hospital_layer(m, atlas, (west, south, east, north))
     if lsoa_layers:
@@ -720,7 +716,7 @@ def _add_hub_layer(m: folium.Map, scorecard: Scorecard, geometry: gpd.GeoDataFra
             control=False,
             name=f"hub {hub}",
         )
-        patients = f"{int(row['patients']):,}"
+        patients = HUB["patients"].format(row["patients"])
         folium.Tooltip(hub_tooltip_html(row, "click for the scorecard", flagged=is_flagged), sticky=True).add_to(fill)
         # Pan an opened popup clear of the title block/legend (left) and the layer control (right).
         folium.Popup(popup_html, max_width=380, parse_html=False, maxHeight=520,
@@ -734,8 +730,9 @@ def _add_hub_layer(m: folium.Map, scorecard: Scorecard, geometry: gpd.GeoDataFra
 def hub_tooltip_html(row: Mapping[str, Any], note: str, *, flagged: bool) -> str:
     """A hub's hover text (HTML): its name (with ⚠ when flagged), patients and practices, and a grey ``note``."""
     warn = "⚠ " if flagged else ""
-    return (f"<b>{warn}{html.escape(str(row['hub_name']))}</b><br>{int(row['patients']):,} patients · "
-            f"{int(row['practices'])} practices<br><span class='pcn-muted'>{note}</span>")
+    return (f"<b>{warn}{html.escape(str(row['hub_name']))}</b><br>"
+            f"{HUB['patients'].format(row['patients'])} patients · "
+            f"{HUB['practices'].format(row['practices'])} practices<br><span class='pcn-muted'>{note}</span>")
 
 
 def hub_shapes(geometry: gpd.GeoDataFrame) -> tuple[np.ndarray, pd.Series]:
@@ -905,14 +902,35 @@ def _add_travel_layer(m: folium.Map, scorecard: Scorecard, owned: pd.DataFrame, 
     _lsoa_layer(m, LAYER_TRAVEL, geoms, props, colours, "pcn-travel")
 
 
+# The optimality gap is not a plan metric (it describes a solve, not a plan), so it is not in the
+# registry; its words are here, once, for the maps, the report and the batch summary.
+
+
+def _gap(gap: float | None) -> float | None:
+    """The gap as a float, or None when there is none (missing or not finite)."""
+    if gap is None:
+        return None
+    value = float(gap)
+    return value if math.isfinite(value) else None
+
+
+def format_gap(gap: float | None) -> str:
+    """A gap as a number, ``0.42%`` (two decimals, as solvers report it); ``–`` when there is none."""
+    value = _gap(gap)
+    return "–" if value is None else f"{value:.2%}"
+
+
+def gap_words(gap: float | None) -> str:
+    """A run's certified gap in words: ``0.42%``, ``0.00% (optimal)`` or ``not certified``."""
+    value = _gap(gap)
+    if value is None:
+        return "not certified"
+    return "0.00% (optimal)" if value <= 0 else format_gap(value)
+
+
 def gap_text(gap: float | None) -> str:
     """The certified gap in words for a map title: ``gap 0.42%``, ``gap 0.00% (optimal)`` or not certified."""
-    if gap is None or (isinstance(gap, float) and not math.isfinite(gap)):
-        return "gap: not certified"
-    gap = float(gap)
-    if gap <= 0:
-        return "gap 0.00% (optimal)"
-    return f"gap {gap:.2%}"
+    return "gap: not certified" if _gap(gap) is None else f"gap {gap_words(gap)}"
 
 
 def _title_block(scorecard: Scorecard, gap: float | None, title: str | None, flagged: list[Hashable]) -> MacroElement:
@@ -927,8 +945,9 @@ def _title_block(scorecard: Scorecard, gap: float | None, title: str | None, fla
     in_band = int((hubs["band"] == "ok").sum())
     contiguous = int(hubs["contiguous"].astype(bool).sum())
     stats = (f"<div><b>{in_band} of {k}</b> hubs in band · <b>{contiguous} of {k}</b> contiguous</div>"
-             f"<div>{int(s['patients']):,} patients · travel to hub base: mean {s['travel_mean_min']:.1f} min, "
-             f"90th percentile {s['travel_p90_min']:.1f} min</div>")
+             f"<div>{PLAN['patients'].format(s['patients'])} patients · travel to hub base: "
+             f"mean {PLAN['travel_mean_min'].format(s['travel_mean_min'])}, "
+             f"90th percentile {PLAN['travel_p90_min'].format(s['travel_p90_min'])}</div>")
     if flagged:
         order = sorted(flagged, key=lambda h: (hubs.at[h, "band"] == "ok", str(hubs.at[h, "hub_name"])))
         items = "".join(

@@ -19,8 +19,10 @@ from pcn_planner.outputs.report.words import (
     _clip,
     _esc,
     _hub_order,
+    heading,
     hub_names,
 )
+from pcn_planner.scoring.metrics import HUB, PLAN
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -165,9 +167,10 @@ def travel_chart(scorecard: Scorecard, *, salt: str = "travel") -> str:
     overall = scorecard.summary["travel_mean_min"]
     ax.axvline(overall, color=NHS_TEXT, linewidth=1, linestyle=(0, (2, 2)), zorder=4)
     _hub_axis(ax, scorecard, order, top, "Car travel, home to hub base (minutes)")
-    handles = [Patch(color=NHS_DARK_BLUE, label="Mean (min)"), Patch(color="#A6C8E8", label="90th percentile (min)"),
+    handles = [Patch(color=NHS_DARK_BLUE, label=heading(HUB["travel_mean_min"])),
+               Patch(color="#A6C8E8", label=heading(HUB["travel_p90_min"])),
                Line2D([], [], color=NHS_TEXT, linewidth=1, linestyle=(0, (2, 2)),
-                      label=f"Plan mean {overall:.1f} min")]
+                      label=f"Plan mean {PLAN['travel_mean_min'].format(overall)}")]
     _legend_on_top(fig, handles)
     return _svg(fig, "Bar chart of mean and 90th percentile travel minutes per hub", salt, tight=False)
 
@@ -211,8 +214,8 @@ def travel_histogram(scorecard: Scorecard, *, salt: str = "hist", width: float =
     ymax = counts.max() * 1.25 if len(counts) and counts.max() > 0 else 1
     total = weights.sum() or 1.0
     within = float(weights[minutes <= 15].sum() / total)
-    lines = ((s["travel_mean_min"], f"mean {s['travel_mean_min']:.1f} min", 0.95),
-             (s["travel_p90_min"], f"90th percentile {s['travel_p90_min']:.1f} min", 0.80))
+    lines = ((s["travel_mean_min"], f"mean {PLAN['travel_mean_min'].format(s['travel_mean_min'])}", 0.95),
+             (s["travel_p90_min"], f"90th percentile {PLAN['travel_p90_min'].format(s['travel_p90_min'])}", 0.80))
     for x, text, yfrac in lines:
         ax.axvline(x, color=NHS_TEXT, linewidth=1.1, linestyle=(0, (3, 2)), zorder=3)
         ax.text(x + top * 0.006, ymax * yfrac, text, fontsize=10, color=NHS_TEXT, ha="left", va="top", zorder=4,

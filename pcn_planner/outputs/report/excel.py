@@ -1,4 +1,11 @@
-"""The report's workbook, ``options.xlsx``: the options side by side, one sheet of hubs per option, and a glossary."""
+"""The report's workbook, ``options.xlsx``: the options side by side, one sheet of hubs per option, and a glossary.
+
+Headings, units, definitions and number formats come from the metrics
+registry (:mod:`pcn_planner.scoring.metrics`). A share is stored as the
+fraction it is (0.344) with a percent number format, so Excel shows 34.4%
+and calculates with the fraction; a column of numbers holds only numbers
+(blank when there is none), with any words in a column of their own.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +15,22 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from pcn_planner.outputs.maps.plan_map import format_metric
 from pcn_planner.outputs.report.words import (
     FLAG_RED,
+    GAP,
     NHS_BLUE,
+    _breaks_a_rule,
     _flagged,
     _hub_order,
     _options_columns,
     _plan_glossary,
+    band_words,
+    gap_words,
+    heading,
     hub_names,
 )
-from pcn_planner.scoring.scorecard import HUB_METRICS
+from pcn_planner.scoring.metrics import HUB, Metric
 
 if TYPE_CHECKING:
     from pcn_planner.outputs.report.options import Option
@@ -25,24 +38,34 @@ if TYPE_CHECKING:
 
 __all__ = ["excel_bytes"]
 
-def _options_frame(options: list[Option]) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The options table with plain-English headers (units in brackets), and each header's number format."""
+#: Excel number format of each kind of metric (text and yes/no are written as text).
+_XLSX_FORMATS = {"count": "#,##0", "patients": "#,##0", "minutes": "0.0", "share": "0.0%", "decile": "0.0",
+                 "index": "0.00", "ratio": "0.00"}
+#: The words beside the gap's number: "0.42%", "0.00% (optimal)" or "not certified".
+GAP_WORDS_HEADER = f"{GAP.label}, in words"
+
+
+def xlsx_format(metric: Metric) -> str:
+    """The Excel number format of a metric, by its kind (``@``, text, for words)."""
+    return _XLSX_FORMATS.get(metric.kind, "@")
+
+
+def _options_frame(options: list[Option]) -> tuple[pd.DataFrame, dict[str, str], dict[str, str]]:
+    """The options table with plain-English headers (units in brackets), each header's number format, and
+    the header of each measure (by key)."""
     columns = _options_columns(options[0].scorecard.baseline_name)
     formats: dict[str, str] = {}
+    headers: dict[str, str] = {}
     data: dict[str, list] = {"Option": [o.name for o in options]}
     for c in columns:
-        unit = {"minutes": " (min)", "%": " (%)", "patients": " (patients)"}.get(c.unit, "")
-        header = c.label + unit
-        formats[header] = c.xlsx_format
-        values = []
-        for o in options:
-            v = o.metrics.get(c.key)
-            if c.key == "gap" and v is None:
-                v = "not certified"
-            values.append(v)
-        data[header] = values
+        header = heading(c.metric)
+        headers[c.key] = header
+        formats[header] = c.xlsx_format or xlsx_format(c.metric)
+        data[header] = [o.metrics.get(c.key) for o in options]
+        if c.key == "gap":  # the number, blank when not certified; its words beside it
+            data[GAP_WORDS_HEADER] = [gap_words(o.metrics.get("gap")) for o in options]
     data["Run directory"] = [str(o.path) for o in options]
-    return pd.DataFrame(data), formats
+    return pd.DataFrame(data), formats, headers
 
 
 def _hub_frame(scorecard: Scorecard) -> tuple[pd.DataFrame, dict[str, str]]:
@@ -52,29 +75,28 @@ def _hub_frame(scorecard: Scorecard) -> tuple[pd.DataFrame, dict[str, str]]:
     frame = pd.DataFrame({"#": range(1, len(order) + 1), "Hub": [names[h] for h in order], "Hub id": order,
                           "Full name": [str(hubs.at[h, "hub_name"]) for h in order]})
     formats = {"#": "0"}
-    band_words = {"ok": "in band", "below min": f"below {scorecard.bounds.min:,}",
-                  "above max": f"above {scorecard.bounds.max:,}"}
-    for c, (label, unit, _d) in HUB_METRICS.items():
+    for c, m in HUB.items():
         if c not in hubs.columns:
             continue
-        header = label + {"minutes": " (min)", "%": " (%)"}.get(unit, "")
+        header = heading(m)
         values = hubs.loc[order, c]
-        if unit == "yes/no":
-            values = values.map(lambda v: "yes" if bool(v) else "no")
+        if m.kind == "flag":
+            values = values.map(m.format)
         elif c == "band":
-            values = values.map(lambda v: band_words.get(v, v))
+            values = values.map(lambda v: band_words(v, scorecard.bounds))
         elif c == "base_practice":
-            values = [f"{hubs.at[h, 'base_name']} ({hubs.at[h, c]})" for h in order]
+            values = [format_metric(c, hubs.at[h, c], row=hubs.loc[h]) for h in order]
         frame[header] = list(values)
-        formats[header] = {"patients": "#,##0", "count": "#,##0", "minutes": "0.0", "%": "0%", "decile": "0.0"}.get(
-            unit, "0.00" if unit.startswith("index") else "@")
+        formats[header] = xlsx_format(m)
     return frame, formats
 
 
 def _glossary_frame(baseline: str) -> pd.DataFrame:
-    rows = [("Plan", n, u, d) for n, u, d in _plan_glossary()]
-    rows += [("Hub", n, u, d) for n, u, d in HUB_METRICS.values()]
+    rows = [("Plan", m.label, m.unit, m.definition) for m in _plan_glossary()]
+    rows += [("Hub", m.label, m.unit, m.definition) for m in HUB.values()]
     rows.append(("Note", "Baseline", "", f"disruption is measured against {baseline}"))
+    rows.append(("Note", "Shares (%)", "",
+                 "stored as fractions (0.344) with a percent number format, so Excel shows 34.4%"))
     frame = pd.DataFrame(rows, columns=["Applies to", "Measure", "Unit", "Definition"])
     frame["Definition"] = frame["Definition"].map(lambda d: d[:1].upper() + d[1:])
     return frame
@@ -123,18 +145,15 @@ def excel_bytes(options: list[Option]) -> bytes:
 
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        frame, formats = _options_frame(options)
+        frame, formats, headers = _options_frame(options)
         frame.to_excel(writer, sheet_name="Options", index=False)
         ws = writer.sheets["Options"]
         style(ws, frame, formats)
-        headers = list(frame.columns)
+        columns = list(frame.columns)
         for i, o in enumerate(options, start=2):
-            m = o.metrics
-            for key, header in (("hubs_in_band", "Hubs in band"), ("contiguous_hubs", "Contiguous hubs")):
-                if m[key] < m["hubs"]:
-                    ws.cell(row=i, column=headers.index(header) + 1).font = bad_font
-            if m["rules_broken"]:
-                ws.cell(row=i, column=headers.index("Broken rules") + 1).font = bad_font
+            for key, header in headers.items():
+                if _breaks_a_rule(key, o.metrics):
+                    ws.cell(row=i, column=columns.index(header) + 1).font = bad_font
         taken = {"options", "glossary"}
         for o in options:
             hub_frame, hub_formats = _hub_frame(o.scorecard)

@@ -14,10 +14,11 @@ output, see :mod:`pcn_planner.outputs.run`) and writes one folder::
 
 Every page works straight from disk with no network: the styles, the sort
 script and the charts (inline SVG from matplotlib) are in the page, and the
-map is an offline page of its own. Metric names, units and definitions come
-from :data:`~pcn_planner.scoring.scorecard.PLAN_METRICS` and
-:data:`~pcn_planner.scoring.scorecard.HUB_METRICS`, so the report, the maps and
-``docs/metrics.md`` use the same words.
+map is an offline page of its own. Every metric's name, unit, definition,
+format and "which way is better" come from the registry,
+:mod:`pcn_planner.scoring.metrics`, so the report, the maps, the workbook and
+``docs/metrics.md`` use the same words; the report's own measures (broken
+rules, the objective, the gap) are defined once, in :mod:`.words`.
 
 Each plan is scored again in its own run's context (:class:`~pcn_planner.outputs.run.Run`:
 the atlas, user files, threshold, problem and baseline the run recorded), so
@@ -37,38 +38,36 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 from pcn_planner.core.files import atomic_write_bytes, atomic_write_text, staged_directory
 from pcn_planner.core.version import __version__
-from pcn_planner.model.problem import Bounds
 from pcn_planner.outputs.report.charts import population_chart, travel_chart, travel_histogram
 from pcn_planner.outputs.report.excel import excel_bytes
 from pcn_planner.outputs.report.options import Option, load_options
 from pcn_planner.outputs.report.static_map import plan_png
 from pcn_planner.outputs.report.words import (
-    _CONTIG_DEF,
-    _GAP_DEF,
+    _OPTION_DEF,
+    CONTIGUOUS_HUBS,
     FLAG_RED,
+    GAP,
     NHS_BLUE,
     NHS_GREEN,
     NHS_GREY_5,
     NHS_SECONDARY,
     NHS_TEXT,
     Column,
+    _breaks_a_rule,
     _esc,
     _finite,
     _flagged,
-    _gap_text,
     _hub_order,
-    _minutes,
     _num,
     _options_columns,
-    _pct,
     _plan_glossary,
+    band_words,
+    gap_words,
     hub_names,
 )
-from pcn_planner.scoring.scorecard import HUB_METRICS, PLAN_METRICS
+from pcn_planner.scoring.metrics import HUB, PLAN, Metric
 
 if TYPE_CHECKING:
     from pcn_planner.geography.region import Region
@@ -83,21 +82,13 @@ __all__ = ["write_report"]
 
 
 def _best(options: list[Option], column: Column) -> set[int]:
-    """Rows holding the best value of a column (none if all equal or fewer than 2 values)."""
+    """Rows holding the best value of a column (none if all equal, fewer than 2 values, or no better direction)."""
     if column.better is None:
         return set()
-    values = []
-    for i, o in enumerate(options):
-        m = o.metrics
-        v = m.get(column.key)
-        if v is None:
-            continue
-        if column.key in ("hubs_in_band", "contiguous_hubs"):
-            v = v / m["hubs"]
-        values.append((i, float(v)))
+    values = [(i, float(v)) for i, o in enumerate(options) if (v := _finite(o.metrics.get(column.key))) is not None]
     if len(values) < 2 or len({v for _, v in values}) < 2:
         return set()
-    target = (min if column.better == "low" else max)(v for _, v in values)
+    target = (min if column.better == "lower" else max)(v for _, v in values)
     return {i for i, v in values if math.isclose(v, target, rel_tol=1e-9, abs_tol=1e-12)}
 
 
@@ -110,11 +101,13 @@ def _sort_value(column: Column, metrics: dict) -> str:
     return repr(float(v))
 
 
-#: Hub table: (column, header) in page order; units and definitions from HUB_METRICS.
+#: Hub table: hub metrics in page order (labels, units, definitions and formats from the registry).
 _HUB_COLUMNS: tuple[str, ...] = (
     "patients", "practices", "band", "contiguous", "base_practice", "travel_mean_min", "travel_p90_min",
-    "dominant_town", "catchment_share", "imd_most_deprived_share", "high_risk_share", "anchors",
+    "dominant_town", "town_share", "catchment_share", "imd_most_deprived_share", "high_risk_share", "anchors",
 )
+#: Kinds of metric shown as numbers (right-aligned, sorted as numbers).
+_NUMERIC = frozenset({"count", "patients", "minutes", "share", "ratio", "decile", "index"})
 
 
 
@@ -302,13 +295,16 @@ def _footer(region: Region) -> str:
 
 
 def _glossary_html(baseline: str, bounds_text: str) -> str:
-    def items(entries) -> str:
+    def items(entries: list[tuple[str, str, str]]) -> str:
         return "".join(f'<dt>{_esc(name)}</dt><dd>{_esc(definition[:1].upper() + definition[1:])}'
                        f'{f" <span class=unit>({_esc(unit)})</span>" if unit else ""}</dd>'
                        for name, unit, definition in entries)
 
-    plan_entries = [("Option", "", "one way of grouping every practice of the region into hubs"), *_plan_glossary()]
-    hub_entries = list(HUB_METRICS.values())
+    def words(metrics: list[Metric]) -> list[tuple[str, str, str]]:
+        return [(m.label, m.unit, m.definition) for m in metrics]
+
+    plan_entries = [("Option", "", _OPTION_DEF), *words(_plan_glossary())]
+    hub_entries = words(list(HUB.values()))
     return (f'<section id="glossary"><h2>Glossary</h2><div class="card">'
             f'<p class="meta" style="margin-top:0">Disruption is measured against <b>{_esc(baseline)}</b>. '
             f'The population band is {_esc(bounds_text)} registered patients per hub, unless an option says '
@@ -332,7 +328,7 @@ def _index_html(options: list[Option], region: Region) -> str:
             groups.append((c.group, 1))
     group_row = "".join(f'<th colspan="{n}" class="{"blank" if not g else ""}" scope="colgroup">{_esc(g)}</th>'
                         for g, n in groups)
-    col_row = _th("Option", "one way of grouping every practice into hubs; click for its page", "", 0, "text")
+    col_row = _th("Option", f"{_OPTION_DEF}; click for its page", "", 0, "text")
     col_row += "".join(_th(c.label, c.definition, c.unit, i + 1, "num") for i, c in enumerate(columns))
     best = {c.key: _best(options, c) for c in columns}
     rows = []
@@ -347,8 +343,7 @@ def _index_html(options: list[Option], region: Region) -> str:
             cls = ["num"]
             if i in best[c.key]:
                 cls.append("best")
-            if (c.key == "hubs_in_band" and v < m["hubs"]) or (c.key == "contiguous_hubs" and v < m["hubs"]) or \
-                    (c.key == "rules_broken" and v):
+            if _breaks_a_rule(c.key, m):
                 cls.append("bad")
             title = ' title="best of these options"' if "best" in cls else ""
             if c.key == "gap":
@@ -368,7 +363,8 @@ def _index_html(options: list[Option], region: Region) -> str:
         f'alt="Map of {_esc(o.name, quote=True)}: {o.scorecard.plan.k} hubs" loading="eager">'
         f'<div class="cap">{_esc(o.name)}</div><div class="sub">{o.scorecard.plan.k} hubs · '
         f'{o.metrics["hubs_in_band"]} in band · {o.metrics["contiguous_hubs"]} contiguous · '
-        f'mean travel {_minutes(o.metrics["travel_mean_min"])} · gap {_esc(_gap_text(o.gap))}</div></div></a>'
+        f'mean travel {PLAN["travel_mean_min"].format(o.metrics["travel_mean_min"])} · '
+        f'gap {_esc(gap_words(o.gap))}</div></div></a>'
         for o in options)
     today = date.today()
     n_practices = len(options[0].scorecard.plan)
@@ -401,15 +397,10 @@ def _hub_table_html(scorecard: Scorecard) -> str:
     flagged = _flagged(scorecard)
     heads = [_th("#", "hub number on the map and charts", "", 0, "num"),
              _th("Hub", "the hub's name", "", 1, "text")]
-    kinds = []
-    for i, c in enumerate(_HUB_COLUMNS):
-        label, unit, definition = HUB_METRICS[c]
-        if c == "dominant_town":
-            label = "Main town (share)"
-            definition = f"{definition}, and the {HUB_METRICS['town_share'][2]}"
-        kind = "num" if unit in ("patients", "count", "minutes", "%", "decile") or unit.startswith("index") else "text"
-        kinds.append(kind)
-        heads.append(_th(label, definition, unit, i + 2, kind))
+    shown = [HUB[c] for c in _HUB_COLUMNS]
+    kinds = ["num" if m.kind in _NUMERIC else "text" for m in shown]
+    heads += [_th(m.label, m.definition, m.unit, col, kind)
+              for col, (m, kind) in enumerate(zip(shown, kinds, strict=True), start=2)]
     rows = []
     for n, hub in enumerate(_hub_order(scorecard), start=1):
         r = hubs.loc[hub]
@@ -420,31 +411,21 @@ def _hub_table_html(scorecard: Scorecard) -> str:
                  f'<td class="name" data-value="{_esc(names[hub], quote=True)}" '
                  f'title="{_esc(str(r["hub_name"]), quote=True)} ({_esc(str(hub), quote=True)})">'
                  f'{_esc(names[hub])}{warn}</td>']
-        for c, kind in zip(_HUB_COLUMNS, kinds):
-            v = r[c]
-            unit = HUB_METRICS[c][1]
+        for m, kind in zip(shown, kinds, strict=True):
+            c, v = m.key, r[m.key]
             bad = ""
             if c == "band":
-                text = {"ok": "in band", "below min": f"below {bounds.min:,}", "above max": f"above {bounds.max:,}"}[v]
+                text, value = band_words(v, bounds), {"ok": "1", "below min": "0", "above max": "2"}[v]
                 bad = " bad" if v != "ok" else ""
-                value = {"ok": "1", "below min": "0", "above max": "2"}[v]
             elif c == "contiguous":
-                text = "yes" if bool(v) else f"no ({int(r['components'])} pieces)"
+                text = "yes" if bool(v) else f"no ({HUB['components'].format(r['components'])} pieces)"
                 bad = "" if bool(v) else " bad"
                 value = "1" if bool(v) else "0"
             elif c == "base_practice":
-                text = f"{r['base_name']}"
-                value = text
-            elif c == "dominant_town":
-                text, value = f"{v} ({_pct(r['town_share'])})", str(v)
-            elif unit == "minutes":
-                text, value = _minutes(v), repr(float(v))
-            elif unit == "%":
-                text, value = _pct(v), repr(float(v))
-            elif unit in ("patients", "count"):
-                text, value = f"{int(v):,}", str(int(v))
+                text = value = f"{r['base_name']}"
             else:
-                text, value = str(v), str(v)
+                text = m.format(v)
+                value = str(v) if kind != "num" else "" if _finite(v) is None else repr(float(v))
             cell_cls = ("num" if kind == "num" else "text") + bad
             cells.append(f'<td class="{cell_cls}" data-value="{_esc(value, quote=True)}">{_esc(text)}</td>')
         rows.append(f"<tr{cls}>" + "".join(cells) + "</tr>")
@@ -474,7 +455,7 @@ def _objective_terms_html(option: Option) -> str:
     if not rows:
         return ""
     return ('<details class="card" style="margin-top:16px"><summary><b>How the objective is made up</b> '
-            f'(objective {_num(option.objective, "{:.4f}")}, gap {_esc(_gap_text(option.gap))})</summary>'
+            f'(objective {_num(option.objective, "{:.4f}")}, gap {_esc(gap_words(option.gap))})</summary>'
             '<p class="meta">Each term is the plan\'s raw total divided by today\'s PCNs\' total (1 = same as '
             'today, lower is better), times its weight.</p><div class="tablewrap" style="box-shadow:none">'
             '<table class="data"><thead><tr class="cols"><th>Term</th><th class="num">Weight</th>'
@@ -515,22 +496,26 @@ def _option_html(options: list[Option], i: int, region: Region, charts: dict[str
     if solver:
         meta.append(f"solver {solver} {manifest.get('solver_version') or ''}".strip()
                     + (f", stopped by {manifest['stopped_by']}" if manifest.get("stopped_by") else ""))
-    meta.append(f"gap {_gap_text(o.gap)}")
+    meta.append(f"gap {gap_words(o.gap)}")
     if made:
         meta.append(f"run {made}")
 
+    def kpi(measure: Metric, state: str = "", text: str | None = None, label: str | None = None) -> str:
+        value = m[measure.key]
+        return _kpi(label or measure.label, measure.format(value) if text is None else text, state,
+                    measure.definition)
+
     kpis = "".join([
-        _kpi("hubs in band", f"{m['hubs_in_band']} of {k}", "good" if m["hubs_in_band"] == k else "bad",
-             PLAN_METRICS["hubs_in_band"][2]),
-        _kpi("hubs in one piece", f"{m['contiguous_hubs']} of {k}", "good" if m["contiguous_hubs"] == k else "bad",
-             _CONTIG_DEF),
-        _kpi("mean travel to hub base", _minutes(m["travel_mean_min"]), "", PLAN_METRICS["travel_mean_min"][2]),
-        _kpi("90th percentile travel", _minutes(m["travel_p90_min"]), "", PLAN_METRICS["travel_p90_min"][2]),
-        _kpi("towns split", _num(m["towns_split"]), "", PLAN_METRICS["towns_split"][2]),
-        _kpi("hubs without an anchor", _num(m["hubs_without_anchor"]), "", PLAN_METRICS["hubs_without_anchor"][2]),
-        _kpi(f"practices moved from {sc.baseline_name}", _num(m["practices_moved"]), "",
-             PLAN_METRICS["practices_moved"][2]),
-        _kpi("optimality gap", _gap_text(o.gap), "", _GAP_DEF),
+        kpi(PLAN["hubs_in_band"], "bad" if _breaks_a_rule("hubs_in_band", m) else "good",
+            f"{m['hubs_in_band']} of {k}"),
+        kpi(CONTIGUOUS_HUBS, "bad" if _breaks_a_rule("contiguous_hubs", m) else "good",
+            f"{m['contiguous_hubs']} of {k}"),
+        kpi(PLAN["travel_mean_min"]),
+        kpi(PLAN["travel_p90_min"]),
+        kpi(PLAN["towns_split"]),
+        kpi(PLAN["hubs_without_anchor"]),
+        kpi(PLAN["practices_moved"], label=f"{PLAN['practices_moved'].label} from {sc.baseline_name}"),
+        kpi(GAP, text=gap_words(o.gap)),
     ])
     if sc.problems:
         flagged = _flagged(sc)

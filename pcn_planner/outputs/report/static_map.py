@@ -16,14 +16,16 @@ from pcn_planner.geography.territories import METRIC_CRS, site_xy
 from pcn_planner.outputs.report.charts import _RC, _figure
 from pcn_planner.outputs.report.words import (
     FLAG_RED,
+    GAP,
     NHS_SECONDARY,
     NHS_TEXT,
     _clip,
     _flagged,
-    _gap_text,
     _hub_order,
+    gap_words,
     hub_names,
 )
+from pcn_planner.scoring.metrics import PLAN
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -223,9 +225,9 @@ def plan_figure(scorecard: Scorecard, *, gap: float | None = None, title: str | 
         k = plan.k
         heading = title or f"{plan.name[:1].upper()}{plan.name[1:]}"
         fig.text(fx(margin), fy(0.2), heading, fontsize=18, fontweight="bold", color=NHS_TEXT, va="top")
-        sub = (f"K = {k} hubs  ·  {bounds.min:,}–{bounds.max:,} patients per hub  ·  optimality gap: "
-               f"{_gap_text(gap)}  ·  {s['hubs_in_band']} of {k} in band, {k - s['non_contiguous_hubs']} of {k} "
-               f"in one piece  ·  mean travel {s['travel_mean_min']:.1f} min")
+        sub = (f"K = {k} hubs  ·  {bounds.min:,}–{bounds.max:,} patients per hub  ·  {GAP.label.lower()}: "
+               f"{gap_words(gap)}  ·  {s['hubs_in_band']} of {k} in band, {k - s['non_contiguous_hubs']} of {k} "
+               f"in one piece  ·  mean travel {PLAN['travel_mean_min'].format(s['travel_mean_min'])}")
         fig.text(fx(margin), fy(0.62), sub, fontsize=11, color=NHS_SECONDARY, va="top")
         today = date.today()
         fig.text(fx(margin), 0.12 / height,

@@ -1,8 +1,11 @@
 """The words, numbers and colours the report's pages, charts, static map and workbook share.
 
-NHS colours, number formats, the definitions of the report's own measures,
-the columns of the options table, and each hub's readable name and number, so
-that every part of the report says the same thing the same way.
+NHS colours; the report's own measures, which are not plan metrics (contiguous
+hubs, broken rules, the objective and the optimality gap, whose words the map
+and the batch summary use too); the columns of the options table; and each
+hub's readable name and number, so that every part of the report says the
+same thing the same way. Every metric's label, unit, definition, format and
+"which way is better" come from the registry, :mod:`pcn_planner.scoring.metrics`.
 """
 
 from __future__ import annotations
@@ -15,13 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pcn_planner.scoring.scorecard import PLAN_METRICS
+from pcn_planner.outputs.maps.plan_map import format_gap, gap_words
+from pcn_planner.scoring.metrics import PLAN, Metric
 
 if TYPE_CHECKING:
+    from pcn_planner.model.problem import Bounds
     from pcn_planner.scoring.scorecard import Scorecard
 
-__all__ = ["FLAG_RED", "NHS_BLUE", "NHS_DARK_BLUE", "NHS_GREEN", "NHS_GREY_5", "NHS_SECONDARY", "NHS_TEXT", "Column",
-           "hub_names"]
+__all__ = ["CONTIGUOUS_HUBS", "FLAG_RED", "GAP", "NHS_BLUE", "NHS_DARK_BLUE", "NHS_GREEN", "NHS_GREY_5",
+           "NHS_SECONDARY", "NHS_TEXT", "OBJECTIVE", "RULES_BROKEN", "Column", "band_words", "data_unit", "format_gap",
+           "gap_words", "heading", "hub_names"]
 
 _esc = html.escape
 
@@ -44,84 +50,145 @@ def _finite(value: Any) -> float | None:
 
 
 def _num(v: Any, fmt: str = "{:,.0f}") -> str:
+    """A number that is not a metric (a weight, the objective) in a given format; ``–`` when missing."""
     return "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else fmt.format(v)
 
 
-def _minutes(v: Any) -> str:
-    return _num(v, "{:.1f} min")
+# ---------------------------------------------------------------------------
+# The report's own measures: not plan metrics, so not in the registry
+# ---------------------------------------------------------------------------
+
+#: Hubs in one piece (``hubs - non_contiguous_hubs``). Like "hubs in band" it
+#: depends on K, so neither direction is "better" across options.
+CONTIGUOUS_HUBS = Metric("contiguous_hubs", "Contiguous hubs", "count",
+                         "hubs whose member practices form one connected piece of the practice graph", "count")
+#: The scorecard's broken rules, counted.
+RULES_BROKEN = Metric("rules_broken", "Broken rules", "count",
+                      "hubs outside the population band plus hubs not in one piece (each listed on the option's "
+                      "page)", "count", "lower")
+#: The optimiser's objective (describes the solve, not the plan).
+OBJECTIVE = Metric("objective", "Objective", "score",
+                   "the optimiser's weighted score of the plan, each term relative to today's PCNs (lower is "
+                   "better); blank when the plan was only evaluated", "ratio")
+#: The certified optimality gap (describes the solve, not the plan); its value is shown by
+#: :func:`~pcn_planner.outputs.maps.plan_map.gap_words` (words) or ``format_gap`` (a number).
+GAP = Metric("gap", "Optimality gap", "%",
+             "how far, at most, the objective could be above the best possible plan, as proven by the solver "
+             "(0% = proven best); \"not certified\" when no bound was proven or the plan was only evaluated",
+             "share", "lower")
 
 
-def _pct(v: Any) -> str:
-    return _num(v, "{:.0%}")
+def data_unit(metric: Metric) -> str:
+    """The unit of a metric's values as data files store them (CSV, JSON, SQLite): a share is a fraction,
+    ``share (0–1)``; any other unit is the registry's."""
+    return "share (0–1)" if metric.kind == "share" else metric.unit
 
 
-def _gap_text(gap: float | None) -> str:
-    if gap is None:
-        return "not certified"
-    if gap <= 0:
-        return "0.00% (optimal)"
-    return f"{gap:.2%}"
+def band_words(status: str, bounds: Bounds) -> str:
+    """A hub's band status in a table cell: ``in band``, ``below 30,000`` or ``above 70,000``."""
+    return {"ok": "in band", "below min": f"below {bounds.min:,}", "above max": f"above {bounds.max:,}"}.get(
+        status, status)
 
 
-_OBJECTIVE_DEF = ("the optimiser's weighted score of the plan, each term relative to today's PCNs "
-                  "(lower is better); blank when the plan was only evaluated")
-_GAP_DEF = ("how far, at most, the objective could be above the best possible plan, as proven by the "
-            "solver (0% = proven best); \"not certified\" when no bound was proven or the plan was only evaluated")
-_RULES_DEF = "hubs outside the population band plus hubs not in one piece (each listed on the option's page)"
-_CONTIG_DEF = "hubs whose member practices form one connected piece of the practice graph"
+def heading(metric: Metric) -> str:
+    """A column heading: the label with its unit in brackets, e.g. ``Mean travel (minutes)``.
+
+    Units that say nothing a heading needs (counts, yes/no, text, or a word
+    the label has already, as in ``Patients`` or ``Mean IMD decile``) are left off.
+    """
+    if metric.unit in ("", "count", "yes/no") or metric.unit.lower() in metric.label.lower():
+        return metric.label
+    return f"{metric.label} ({metric.unit})"
 
 
-def _plan_glossary() -> list[tuple[str, str, str]]:
-    """(name, unit, definition) of every plan measure of the report, in glossary order (pages and workbook)."""
-    return [("Hubs (K)", "count", "number of hubs in the option"),
-            ("Contiguous hubs", "count", _CONTIG_DEF),
-            ("Broken rules", "count", _RULES_DEF),
-            *[PLAN_METRICS[k] for k in PLAN_METRICS if k != "hubs"],
-            ("Objective", "score", _OBJECTIVE_DEF),
-            ("Optimality gap", "%", _GAP_DEF)]
+#: What an option is (the first column of the options table, and the glossary).
+_OPTION_DEF = "one way of grouping every practice of the region into hubs"
+
+
+def _breaks_a_rule(key: str, metrics: dict) -> bool:
+    """Whether an option's value in this column shows a broken rule (red in the table and the workbook)."""
+    if key in ("hubs_in_band", "contiguous_hubs"):
+        return metrics[key] < metrics["hubs"]
+    return key == "rules_broken" and bool(metrics[key])
+
+
+def _plan_glossary() -> list[Metric]:
+    """Every plan measure of the report, in glossary order (pages and workbook)."""
+    return [PLAN["hubs"], CONTIGUOUS_HUBS, RULES_BROKEN, *[m for k, m in PLAN.items() if k != "hubs"], OBJECTIVE,
+            GAP]
+
+
+# ---------------------------------------------------------------------------
+# The options table
+# ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Column:
-    """A column of the options table."""
+    """A column of the options table: a measure (a registered plan metric or one of the report's own), its group.
 
-    key: str
-    label: str
-    unit: str
-    definition: str
+    ``text`` gives a cell's words from its value and the option's measures
+    (default :meth:`Metric.format`); ``xlsx_format`` overrides the
+    workbook's number format for the measure's kind.
+    """
+
+    metric: Metric
     group: str
-    fmt: Callable[[Any, dict], str]
-    better: str | None = None  # "low" / "high": best value gets a mark
-    xlsx_format: str = "#,##0"
+    text: Callable[[Any, dict], str] | None = None
+    xlsx_format: str | None = None
+
+    @property
+    def key(self) -> str:
+        return self.metric.key
+
+    @property
+    def label(self) -> str:
+        return self.metric.label
+
+    @property
+    def unit(self) -> str:
+        return self.metric.unit
+
+    @property
+    def definition(self) -> str:
+        return self.metric.definition
+
+    @property
+    def better(self) -> str | None:
+        """``"lower"``, ``"higher"`` or ``None`` (from the registry, or the report's own measure)."""
+        return self.metric.better
+
+    def fmt(self, value: Any, metrics: dict) -> str:
+        """A cell's words."""
+        return self.text(value, metrics) if self.text is not None else self.metric.format(value)
 
 
-def _plan_col(key: str, group: str, fmt: Callable[[Any, dict], str], better: str | None = None,
-              xlsx_format: str = "#,##0", label: str | None = None) -> Column:
-    name, unit, definition = PLAN_METRICS[key]
-    return Column(key, label or name, unit, definition, group, fmt, better, xlsx_format)
+def _of_k(value: Any, metrics: dict) -> str:
+    return f"{value:,} of {metrics['hubs']:,}"
+
+
+#: The options table's columns, by group; ``{baseline}`` is filled in by :func:`_options_columns`.
+_OPTIONS_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Rules", ("hubs", "hubs_in_band", "contiguous_hubs", "rules_broken")),
+    ("Travel to hub base", ("travel_mean_min", "travel_p90_min")),
+    ("Communities", ("towns_split", "lad_crossings", "sub_icb_crossings")),
+    ("Resilience", ("max_high_risk_share", "hubs_without_anchor")),
+    ("Change from {baseline}", ("practices_moved", "pcn_pairs_broken")),
+    ("Optimiser", ("objective", "gap")),
+)
+_OWN = {m.key: m for m in (CONTIGUOUS_HUBS, RULES_BROKEN, OBJECTIVE, GAP)}
+_TEXT: dict[str, Callable[[Any, dict], str]] = {
+    "hubs_in_band": _of_k,
+    "contiguous_hubs": _of_k,
+    "objective": lambda v, m: _num(v, "{:.4f}"),
+    "gap": lambda v, m: gap_words(v),
+}
+_XLSX = {"objective": "0.0000", "gap": "0.00%"}
 
 
 def _options_columns(baseline: str) -> list[Column]:
-    disruption = f"Change from {baseline}"
-    return [
-        _plan_col("hubs", "Rules", lambda v, m: _num(v), label="Hubs (K)"),
-        _plan_col("hubs_in_band", "Rules", lambda v, m: f"{v:,} of {m['hubs']:,}", better="high"),
-        Column("contiguous_hubs", "Contiguous hubs", "count", _CONTIG_DEF, "Rules",
-               lambda v, m: f"{v:,} of {m['hubs']:,}", "high"),
-        Column("rules_broken", "Broken rules", "count", _RULES_DEF, "Rules", lambda v, m: _num(v), "low"),
-        _plan_col("travel_mean_min", "Travel to hub base", lambda v, m: _minutes(v), "low", "0.0"),
-        _plan_col("travel_p90_min", "Travel to hub base", lambda v, m: _minutes(v), "low", "0.0"),
-        _plan_col("towns_split", "Communities", lambda v, m: _num(v), "low"),
-        _plan_col("lad_crossings", "Communities", lambda v, m: _num(v), "low"),
-        _plan_col("sub_icb_crossings", "Communities", lambda v, m: _num(v), "low"),
-        _plan_col("max_high_risk_share", "Resilience", lambda v, m: _pct(v), "low", "0%"),
-        _plan_col("hubs_without_anchor", "Resilience", lambda v, m: _num(v), "low"),
-        _plan_col("practices_moved", disruption, lambda v, m: _num(v), "low"),
-        _plan_col("pcn_pairs_broken", disruption, lambda v, m: _num(v), "low"),
-        Column("objective", "Objective", "score", _OBJECTIVE_DEF, "Optimiser", lambda v, m: _num(v, "{:.4f}"),
-               None, "0.0000"),
-        Column("gap", "Optimality gap", "%", _GAP_DEF, "Optimiser", lambda v, m: _gap_text(v), "low", "0.00%"),
-    ]
+    return [Column(_OWN.get(key) or PLAN[key], group.format(baseline=baseline), _TEXT.get(key), _XLSX.get(key))
+            for group, keys in _OPTIONS_COLUMNS for key in keys]
 
 
 def _hub_order(scorecard: Scorecard) -> list[str]:
