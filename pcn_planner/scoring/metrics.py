@@ -13,8 +13,8 @@ field per plan metric).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Kind = Literal["count", "patients", "minutes", "share", "ratio", "decile", "index", "flag", "text"]
@@ -225,12 +225,18 @@ def metric(key: str, level: Literal["plan", "hub"] = "plan") -> Metric:
         raise KeyError(f"no {level} metric {key!r}; known: {', '.join(table)}") from None
 
 
-@dataclass(frozen=True)
-class PlanSummary(Mapping[str, Any]):
-    """A plan's measures: one typed field per plan metric (:data:`PLAN`).
+class PlanSummary(dict[str, Any]):
+    """A plan's measures: one typed, read-only entry per plan metric (:data:`PLAN`), in registry order.
 
-    It reads like a mapping too (``summary["hubs"]``, ``dict(summary)``), so
-    tables and JSON files take it as they are.
+    Read it as attributes (``summary.travel_mean_min``) or as a mapping
+    (``summary["hubs"]``). It is a ``dict`` underneath, so pandas, JSON and
+    ``dict(summary)`` take it as they are; every way of changing it raises
+    ``TypeError``.
+
+    Raises
+    ------
+    ValueError
+        When built without exactly the plan metrics.
     """
 
     hubs: int
@@ -258,22 +264,43 @@ class PlanSummary(Mapping[str, Any]):
     travel_mean_cv: float
     imd_deprived_share_spread: float
 
-    def __getitem__(self, key: str) -> Any:
-        if key not in PLAN:
-            raise KeyError(key)
-        return getattr(self, key)
+    def __init__(self, **values: Any) -> None:
+        if set(values) != set(PLAN):
+            missing, extra = sorted(set(PLAN) - set(values)), sorted(set(values) - set(PLAN))
+            raise ValueError(f"a plan summary holds exactly the plan metrics (missing {missing}, unknown {extra})")
+        kinds = self.__class__.__annotations__
+        super().__init__((k, int(values[k]) if kinds[k] == "int" else float(values[k])) for k in PLAN)
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(f.name for f in fields(self))
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"no plan metric {name!r}") from None
 
-    def __len__(self) -> int:
-        return len(fields(self))
+    def _read_only(self, *_args: Any, **_kwargs: Any) -> None:
+        raise TypeError("a plan summary is read-only: score the plan again to change it")
+
+    __setitem__ = __delitem__ = __setattr__ = __delattr__ = _read_only  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = __ior__ = _read_only  # type: ignore[assignment]
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(self.items()))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickles (Dask workers) rebuild it through __init__
+        return (_rebuild_summary, (dict(self),))
+
+    def __repr__(self) -> str:
+        return f"PlanSummary({dict.__repr__(self)})"
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (for JSON)."""
-        return asdict(self)
+        """A plain, writable copy."""
+        return dict(self)
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> PlanSummary:
         """From a mapping with every plan metric (extra keys are ignored)."""
-        return cls(**{f.name: data[f.name] for f in fields(cls)})
+        return cls(**{k: data[k] for k in PLAN})
+
+
+def _rebuild_summary(values: dict[str, Any]) -> PlanSummary:
+    return PlanSummary(**values)

@@ -43,7 +43,7 @@ def test_the_docs_list_no_metric_the_registry_lacks() -> None:
 
 
 def test_plan_summary_fields_are_the_plan_metrics_in_order() -> None:
-    assert [f.name for f in dataclasses.fields(PlanSummary)] == list(PLAN)
+    assert list(PlanSummary.__annotations__) == list(PLAN)
 
 
 def test_a_scorecard_has_every_hub_metric_and_only_those() -> None:
@@ -105,3 +105,22 @@ def test_no_other_module_names_a_metric() -> None:
             if isinstance(node, ast.Constant) and node.value in labels:
                 found.append(f"{path.relative_to(REPO)}:{node.lineno}: {node.value!r}")
     assert not found, "metric labels spelled outside pcn_planner/scoring/metrics.py:\n" + "\n".join(found)
+
+
+def test_a_plan_summary_is_typed_read_only_and_works_with_pandas() -> None:
+    import copy
+    import pickle
+
+    import pandas as pd
+
+    values = {k: 1 for k in PLAN}
+    s = PlanSummary(**values)
+    assert s.hubs == s["hubs"] == 1 and isinstance(s.hubs, int) and isinstance(s.travel_mean_min, float)
+    with pytest.raises(TypeError, match="read-only"):
+        s["hubs"] = 2
+    with pytest.raises(TypeError, match="read-only"):
+        s.hubs = 2
+    with pytest.raises(ValueError, match="missing"):
+        PlanSummary(hubs=1)
+    assert pd.DataFrame({"a": s, "b": s}).loc["hubs", "a"] == 1
+    assert pickle.loads(pickle.dumps(s)) == s and copy.deepcopy(s) == s
