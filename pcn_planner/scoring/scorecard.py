@@ -24,7 +24,7 @@ from pcn_planner.geography.shapes import hub_geometry
 from pcn_planner.model import rules
 from pcn_planner.model.instance import Instance, compile_problem
 from pcn_planner.model.rules import Violation
-from pcn_planner.scoring.metrics import PLAN, PlanSummary
+from pcn_planner.scoring.metrics import HUB, PLAN, PlanSummary
 from pcn_planner.model.plan import Plan
 from pcn_planner.model.problem import Bounds, Problem
 
@@ -185,14 +185,17 @@ class Scorecard:
         return write_run(out, self, run_manifest(self, command=command), map_html=map_html)
 
     def _repr_html_(self) -> str:
-        styled = self.hubs[["hub_name", "patients", "practices", "band", "contiguous", "travel_mean_min",
-                            "travel_p90_min", "dominant_town", "town_share", "high_risk_share", "has_anchor"]]
-        styler = styled.style.format({
-            "patients": "{:,.0f}", "travel_mean_min": "{:.1f}", "travel_p90_min": "{:.1f}",
-            "town_share": "{:.0%}", "high_risk_share": "{:.0%}",
-        }).apply(lambda col: ["background:#fde0dd" if v != "ok" else "" for v in col], subset=["band"])
-        head = f"<h4>{self.plan.name}: {self.summary['hubs']} hubs, bounds {self.bounds}</h4>"
-        issues = "".join(f"<li>{p}</li>" for p in self.problems) or "<li>every hub contiguous and in band</li>"
+        from html import escape
+
+        columns = ["hub_name", "patients", "practices", "band", "contiguous", "base_name", "travel_mean_min",
+                   "travel_p90_min", "dominant_town", "town_share", "high_risk_share", "has_anchor"]
+        shown = self.hubs[columns].rename(columns={"hub_name": "Hub", "base_name": "Base site",
+                                                   **{c: HUB[c].label for c in columns if c in HUB}})
+        formats = {HUB[c].label: HUB[c].format for c in columns if c in HUB and HUB[c].kind != "text"}
+        styler = shown.style.format(formats).apply(
+            lambda col: ["background:#fde0dd" if v != "ok" else "" for v in col], subset=[HUB["band"].label])
+        head = f"<h4>{escape(self.plan.name)}: {self.summary['hubs']} hubs, bounds {self.bounds}</h4>"
+        issues = "".join(f"<li>{escape(p)}</li>" for p in self.problems) or "<li>every rule kept</li>"
         return head + f"<ul>{issues}</ul>" + styler.to_html()
 
     def __repr__(self) -> str:
