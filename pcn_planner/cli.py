@@ -12,8 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from pcn_planner.core.version import __version__
 from pcn_planner.core.errors import InfeasibleError, InputError
+from pcn_planner.core.version import __version__
 from pcn_planner.model.problem import SOLVERS, WEIGHT_TERMS
 
 
@@ -115,8 +115,8 @@ def print_scorecard(card) -> None:
 def _evaluate(args: argparse.Namespace) -> int:
     import time
 
-    from pcn_planner.outputs.run import run_manifest, write_run
     from pcn_planner.model.problem import Bounds
+    from pcn_planner.outputs.run import run_manifest, write_run
     from pcn_planner.scoring.scorecard import score_plan
 
     start = time.perf_counter()
@@ -158,8 +158,8 @@ def _parse_weights(text: str) -> dict[str, float]:
 
 
 def _optimise(args: argparse.Namespace) -> int:
-    from pcn_planner.optimise import optimise
     from pcn_planner.model.problem import Problem
+    from pcn_planner.optimise import optimise
 
     problem = Problem.from_file(args.problem) if args.problem else Problem()
     changes: dict = {}
@@ -169,11 +169,11 @@ def _optimise(args: argparse.Namespace) -> int:
         changes["bounds"] = {k: v for k, v in (("min", args.min), ("max", args.max)) if v is not None}
     if args.weights:
         if args.weights.strip() in ("travel-only", "travel_only"):
-            changes["weights"] = {t: 0.0 for t in WEIGHT_TERMS} | {"travel": 1.0}
+            changes["weights"] = dict.fromkeys(WEIGHT_TERMS, 0.0) | {"travel": 1.0}
         else:
             weights = _parse_weights(args.weights)
             if args.only_weights:
-                weights = {**{t: 0.0 for t in WEIGHT_TERMS}, **weights}
+                weights = {**dict.fromkeys(WEIGHT_TERMS, 0.0), **weights}
             changes["weights"] = weights
     for name in ("nest", "solver", "time_limit", "seed", "gap"):
         value = getattr(args, name)
@@ -231,12 +231,13 @@ class _Progress:
 
         self._time = time.perf_counter
         self._start = self._time()
-        self._bar = tqdm(total=round(seconds), unit="s", file=sys.stderr, leave=False,
+        self._total = round(seconds)
+        self._bar = tqdm(total=self._total, unit="s", file=sys.stderr, leave=False,
                          bar_format="{desc} {bar} {n_fmt}/{total_fmt} s", disable=None)
 
     def line(self, message: str) -> None:
         elapsed = self._time() - self._start
-        self._bar.n = min(self._bar.total, round(elapsed))
+        self._bar.n = min(self._total, round(elapsed))
         self._bar.set_description_str(message[:60])
         self._bar.refresh()
 
@@ -293,7 +294,7 @@ def _compare(args: argparse.Namespace) -> int:
     out = args.out or Path("outputs") / f"compare-{names[0]}-vs-{names[1]}"
     write_comparison(comparison, out, gap_a=gaps[0], gap_b=gaps[1])
     print(comparison.summary_table().to_string())
-    for card, name in zip(cards, names):
+    for card, name in zip(cards, names, strict=True):
         verdict = "; ".join(card.problems) if card.problems else "every rule kept"
         print(f"\n{name}: {card.summary['hubs'] - card.summary['non_contiguous_hubs']}/{card.summary['hubs']} "
               f"contiguous; {verdict}")
@@ -359,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=0,
                         help="say more: notes (-v) or every engine step (-vv), on stderr")
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no notes: only warnings and errors")
+    common.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar and no notes: only warnings and errors")
 
     data = verbs.add_parser("data", help="build the atlas tables from raw public files")
     data_verbs = data.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -368,7 +370,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="raw data folder (default: ../shared/data/raw from the repository root)")
     build.add_argument("--out", type=Path, default=Path("data"), help="output folder (default: data)")
     build.add_argument("--icb", default="QNC",
-                       help="ICB code to keep (default: QNC, Staffordshire and Stoke-on-Trent); 'all' keeps every practice")
+                       help="ICB code to keep (default: QNC, Staffordshire and Stoke-on-Trent); "
+                            "'all' keeps every practice")
     build.add_argument("--sub-icb", default=None, help="keep one sub-ICB location, by name or code")
     build.set_defaults(handler=_data_build)
 
@@ -378,7 +381,8 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--data", type=Path, default=None, help="atlas folder (default: embedded SSOT data)")
     summary.set_defaults(handler=_atlas_summary)
 
-    evaluate = verbs.add_parser("evaluate", parents=[common], help="score a plan and write a run directory with its map")
+    evaluate = verbs.add_parser("evaluate", parents=[common],
+                                help="score a plan and write a run directory with its map")
     evaluate.add_argument("--plan", default="current",
                           help="'current' (today's PCNs), a plan CSV with columns practice_code,hub_id, "
                                "or a run folder")
@@ -410,7 +414,8 @@ def build_parser() -> argparse.ArgumentParser:
     _region_options(opt)
     opt.set_defaults(handler=_optimise)
 
-    cmp_ = verbs.add_parser("compare", parents=[common], help="two plans side by side, with the practices that change hub")
+    cmp_ = verbs.add_parser("compare", parents=[common],
+                            help="two plans side by side, with the practices that change hub")
     cmp_.add_argument("plan_a", help="'current', a plan CSV or a run directory")
     cmp_.add_argument("plan_b", help="'current', a plan CSV or a run directory")
     cmp_.add_argument("--names", nargs=2, default=None, metavar=("A", "B"), help="names for the two plans")
@@ -418,15 +423,18 @@ def build_parser() -> argparse.ArgumentParser:
     _region_options(cmp_)
     cmp_.set_defaults(handler=_compare)
 
-    rep = verbs.add_parser("report", parents=[common], help="an options report (HTML pages, Excel, maps) from run directories")
+    rep = verbs.add_parser("report", parents=[common],
+                           help="an options report (HTML pages, Excel, maps) from run directories")
     rep.add_argument("runs", nargs="+", help="run directories written by evaluate or optimise")
-    rep.add_argument("--out", type=Path, default=Path("outputs") / "report", help="output folder (default: outputs/report)")
+    rep.add_argument("--out", type=Path, default=Path("outputs") / "report",
+                     help="output folder (default: outputs/report)")
     rep.add_argument("--name", action="append", default=None, help="a name per run, in order (repeat the option)")
     rep.set_defaults(handler=_report)
 
     batch = verbs.add_parser("batch", help="sensitivity runs over many scenarios (local pool or a Dask cluster)")
     batch_verbs = batch.add_subparsers(dest="action", required=True, metavar="ACTION")
-    brun = batch_verbs.add_parser("run", parents=[common], help="run every unfinished scenario of a YAML/TOML scenario file")
+    brun = batch_verbs.add_parser("run", parents=[common],
+                                  help="run every unfinished scenario of a YAML/TOML scenario file")
     brun.add_argument("scenarios", type=Path, help="scenario file (YAML or TOML)")
     brun.add_argument("--out", type=Path, required=True, help="batch folder; results.sqlite is resumed there")
     brun.add_argument("--scheduler", default=None,
@@ -434,7 +442,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "else a local cluster)")
     brun.add_argument("--workers", type=int, default=None, help="local worker processes (default 2)")
     brun.set_defaults(handler=_batch_run)
-    bsum = batch_verbs.add_parser("summary", parents=[common], help="co-assignment, Pareto front, bands and infeasible scenarios")
+    bsum = batch_verbs.add_parser("summary", parents=[common],
+                                  help="co-assignment, Pareto front, bands and infeasible scenarios")
     bsum.add_argument("out", type=Path, help="batch folder written by 'batch run'")
     bsum.set_defaults(handler=_batch_summary)
     return parser

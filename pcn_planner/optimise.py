@@ -13,19 +13,19 @@ import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pcn_planner.data.atlas import Atlas
 from pcn_planner.core.errors import InfeasibleError
+from pcn_planner.data.atlas import Atlas
+from pcn_planner.geography.region import Region, build_region
 from pcn_planner.model.feasibility import explain_or_raise
 from pcn_planner.model.instance import Instance, compile_problem, moved_from
 from pcn_planner.model.plan import Plan
 from pcn_planner.model.problem import Problem
-from pcn_planner.geography.region import Region, build_region
 from pcn_planner.scoring.scorecard import Scorecard, score_instance
 
 if TYPE_CHECKING:
@@ -259,7 +259,7 @@ def optimise(
     say = log or (lambda _m: None)
     region = _region(atlas)
     inst = compile_problem(problem, region, baseline)
-    names = dict(zip(region.atlas.practices.index, region.atlas.practices["name"]))
+    names = dict(zip(region.atlas.practices.index, region.atlas.practices["name"], strict=True))
     explain_or_raise(inst, names)
     for u, v, reason in inst.nesting_links:
         say(f"note: {inst.codes[u]}-{inst.codes[v]} linked for nesting: {reason}")
@@ -285,9 +285,9 @@ def optimise(
             if found is not None and found.fewest > problem.max_moved:
                 raise InfeasibleError(found.refusal(problem.max_moved))
             if found is not None:  # a plan within the limit exists: search again from it
-                starts = [found.plan] + ([warm_start] if isinstance(warm_start, Plan) else list(warm_start))
+                warm = [found.plan] + ([warm_start] if isinstance(warm_start, Plan) else list(warm_start))
                 return optimise(problem, region, baseline=baseline, alternatives=alternatives, log=log,
-                                pool=heur.pool, warm_start=starts, _retried=True)
+                                pool=heur.pool, warm_start=warm, _retried=True)
         if exact.status == "infeasible":
             raise InfeasibleError(
                 "no plan satisfies every rule: the solver proved it. "
@@ -381,7 +381,7 @@ def fewest_moved(problem: Problem, region: Region, baseline: Plan | None = None,
     the minimum. ``None`` if no plan keeps the other rules either (then
     another rule is to blame).
     """
-    only_moves = {t: 0.0 for t in problem.weights.as_dict()} | {"disruption": 1.0}
+    only_moves = dict.fromkeys(problem.weights.as_dict(), 0.0) | {"disruption": 1.0}
     relaxed = problem.with_(max_moved=None, weights=only_moves, gap=0.0)
     try:
         result = optimise(relaxed, region, baseline=baseline, log=log)

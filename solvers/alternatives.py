@@ -69,10 +69,11 @@ def next_best_plans(
         return []
     start = time.perf_counter()
     pool.bind(inst)
-    found_ids = [[pool.add(h, source="best") for h in best]]
-    if any(i is None for i in found_ids[0]):
+    best_ids = [pool.add(h, source="best") for h in best]
+    if any(i is None for i in best_ids):
         say("alternatives: the best plan's hubs are not valid pool columns; none searched")
         return []
+    found_ids: list[list[int]] = [[i for i in best_ids if i is not None]]
     idx = [int(i) for i in pool.valid_indices()]
     cost = pool.cost
     covers: dict[int, list[int]] = {p: [] for p in range(inst.n)}

@@ -297,7 +297,7 @@ class ColumnPool:
             old = [[self._codes[p] for p in m] for m in self._members]
             sources = self._sources
             self._index, self._members, self._sources = {}, [], []
-            for codes, src in zip(old, sources):
+            for codes, src in zip(old, sources, strict=True):
                 if all(c in index for c in codes):
                     self._store(np.array(sorted(index[c] for c in codes), dtype=int), src)
         self._codes = tuple(inst.codes)
@@ -331,7 +331,7 @@ class ColumnPool:
         """
         if self._inst is None:
             raise RuntimeError("bind the pool to an instance before adding columns")
-        m = np.array(sorted(set(int(p) for p in members)), dtype=int)
+        m = np.array(sorted({int(p) for p in members}), dtype=int)
         key = frozenset(m.tolist())
         i = self._index.get(key)
         if i is not None:
@@ -386,7 +386,7 @@ class ColumnPool:
     def source_counts(self) -> dict[str, int]:
         """Valid columns by generator."""
         out: dict[str, int] = {}
-        for s, ok in zip(self._sources, self._valid):
+        for s, ok in zip(self._sources, self._valid, strict=True):
             if ok:
                 out[s] = out.get(s, 0) + 1
         return dict(sorted(out.items()))
@@ -466,7 +466,7 @@ def tree_cuts(rules: HubRules, tree: dict[int, list[int]]) -> list[tuple[list[in
     return [(sorted(below[u]), pops[u]) for u in order[1:]]
 
 
-def tree_partition(rules: HubRules, units: Sequence[int], k: int, rng: np.random.Generator,
+def tree_partition(rules: HubRules, units: Iterable[int], k: int, rng: np.random.Generator,
                    attempts: int = 20) -> list[list[int]] | None:
     """Cut a connected unit set into ``k`` connected parts in band by recursive tree bipartition.
 
@@ -533,7 +533,7 @@ def clustering_labellings(rules: HubRules, comp: np.ndarray, uxy: np.ndarray, k_
     practices = rules.unit_members(comp)
     profile = rules.unit_cost[np.ix_(comp, practices)] / np.maximum(rules.unit_pop[comp], 1.0)[:, None]
     profile = profile / max(float(profile.std()), 1e-12)
-    for k in sorted(set(int(k) for k in k_values)):
+    for k in sorted({int(k) for k in k_values}):
         if not 1 <= k <= m:
             continue
         if k == 1 or k == m:
@@ -596,10 +596,7 @@ def grow(rules: HubRules, seed: int, within: np.ndarray, *, score: np.ndarray | 
                 and (base is None or rules.unit_allowed[v, base])]
         if not cand:
             break
-        if score is None:
-            s = rules.unit_cost[cand, b] / np.maximum(rules.unit_pop[cand], 1.0)
-        else:
-            s = score[cand, b]
+        s = rules.unit_cost[cand, b] / np.maximum(rules.unit_pop[cand], 1.0) if score is None else score[cand, b]
         order = np.argsort(s, kind="stable")
         pick = int(order[0]) if rng is None or choice <= 1 else int(order[int(rng.integers(min(choice, len(cand))))])
         v = cand[pick]
@@ -656,7 +653,7 @@ def pcn_columns(rules: HubRules, pool: ColumnPool, comp: np.ndarray, labels: np.
     """
     before = len(pool)
     groups: dict[int, set[int]] = {}
-    for u, lab in zip(comp.tolist(), labels.tolist()):
+    for u, lab in zip(comp.tolist(), labels.tolist(), strict=True):
         groups.setdefault(int(lab), set()).add(int(u))
     parts: list[set[int]] = []
     for lab in sorted(groups):
@@ -695,7 +692,7 @@ def fit_to_band(rules: HubRules, units: Iterable[int], within: np.ndarray) -> li
     for _ in range(2 * rules.n_units):
         pop, _, b = rules.evaluate(sorted(s))
         if pop > rules.upper:
-            sub = nx.Graph()
+            sub: nx.Graph[int] = nx.Graph()
             sub.add_nodes_from(s)
             sub.add_edges_from((u, v) for u in s for v in rules.unit_adj[u] if v in s)
             cut = set(nx.articulation_points(sub))

@@ -291,7 +291,8 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
     locked_moved = sum(int(inst.moved[g, inst.hub_cost(g)[1]].sum()) for g in locked_hubs)
     run.note("check", f"{len(comps)} piece(s), free hubs {free_targets}")
     for i, hubs in enumerate(starts, start=1):
-        run.note("warm start", f"plan {i}: {_warm_start(run, [np.asarray(h, dtype=int) for h in hubs], locked_hubs, rng)}")
+        started = _warm_start(run, [np.asarray(h, dtype=int) for h in hubs], locked_hubs, rng)
+        run.note("warm start", f"plan {i}: {started}")
 
     # 2. seeds -------------------------------------------------------------
     xy = project(np.asarray(coords, dtype=float))
@@ -305,7 +306,7 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
     while len(allocs) < max(1, allocations) * len(free_targets) and len(allocs) < 4 * allocations:
         cand = _perturb(allocs[int(rng.integers(len(allocs)))], lo_k, hi_k, rng)
         if cand in allocs:
-            if all(lo == hi for lo, hi in zip(lo_k, hi_k)):
+            if all(lo == hi for lo, hi in zip(lo_k, hi_k, strict=True)):
                 break
             cand = _perturb(cand, lo_k, hi_k, rng)
             if cand in allocs:
@@ -347,8 +348,8 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
             stopped = "time"
             break
         before = run.best_cost
-        start = None if run.best is None else [pool.index_of(h) for h in run.best]
-        start = None if start is None or None in start else [int(i) for i in start]
+        ids = None if run.best is None else [pool.index_of(h) for h in run.best]
+        start = None if ids is None or None in ids else [int(i) for i in ids if i is not None]
         lp = None
         if pricing or start is not None:
             lp = solve_master_lp(inst, pool, solver=solver, time_limit=max(0.05, 0.2 * run.left()))
@@ -436,7 +437,7 @@ def _precheck(inst: Instance, rules: HubRules) -> str | None:
     problems = list(rules.problems)
     try:
         problems += check_feasibility(inst).problems
-    except Exception as exc:  # the domain check is advisory; the solver still verifies every plan
+    except Exception as exc:  # noqa: BLE001 - the domain check is advisory; the solver still verifies every plan
         problems.append(f"feasibility check failed: {exc}")
     for g, group in enumerate(inst.locked, start=1):
         why = rules.check(group)
@@ -503,11 +504,11 @@ def _seed_piece(run: _Run, comp: np.ndarray, k: int, r: int, uxy: np.ndarray,
                 _cluster_columns(rules, pool, comp, labels, within, name)
         labellings += cache[key]
     for _ in range(tree_starts):
-        parts = tree_partition(rules, comp, k, rng)
-        if parts is not None:
+        tree_parts = tree_partition(rules, comp, k, rng)
+        if tree_parts is not None:
             labels = np.empty(len(comp), dtype=int)
             pos = {int(u): i for i, u in enumerate(comp)}
-            for j, p in enumerate(parts):
+            for j, p in enumerate(tree_parts):
                 labels[[pos[u] for u in p]] = j
             labellings.append(("tree", labels))
     found: list[tuple[float, list[list[int]]]] = []
@@ -524,10 +525,10 @@ def _seed_piece(run: _Run, comp: np.ndarray, k: int, r: int, uxy: np.ndarray,
         if fixed is None:
             failures.append(why.split(":", 1)[-1].strip() if why else "repair failed")
             continue
-        key = frozenset(frozenset(p) for p in fixed)
-        if key in seen:
+        signature = frozenset(frozenset(p) for p in fixed)
+        if signature in seen:
             continue
-        seen.add(key)
+        seen.add(signature)
         for p in fixed:
             pool.add(rules.unit_members(p), name)
         found.append((sum(rules.evaluate(p)[1] for p in fixed), fixed))

@@ -60,7 +60,7 @@ class Partition:
     def __init__(self, rules: HubRules, parts: Sequence[Sequence[int]]) -> None:
         self.rules = rules
         self.hub_of = np.full(rules.n_units, -1, dtype=int)
-        self.parts: list[set[int]] = [set(int(u) for u in units) for units in parts]
+        self.parts: list[set[int]] = [{int(u) for u in units} for units in parts]
         k = len(self.parts)
         # running sums per hub, filled by _refresh
         self.pop: list[float] = [0.0] * k
@@ -85,7 +85,7 @@ class Partition:
         self.pop[h] = float(r.unit_pop[us].sum())
         self.colsum[h] = r.unit_cost[us].sum(axis=0)
         self.acount[h] = r.unit_allowed[us].sum(axis=0)
-        self.mask[h] = r.unit_mask[us].any(axis=0)
+        self.mask[h] = np.asarray(r.unit_mask[us].any(axis=0))
         self.risk[h] = float(r.unit_risk[us].sum())
         self.anchors[h] = int(r.unit_anchor[us].sum())
         self.cost[h], self.base[h] = self._value(self.colsum[h], self.acount[h], self.mask[h], len(us), self.risk[h])
@@ -129,7 +129,7 @@ class Partition:
         """Units whose removal disconnects hub ``h`` (articulation points of its unit subgraph)."""
         if h not in self._cut:
             part = self.parts[h]
-            sub = nx.Graph()
+            sub: nx.Graph[int] = nx.Graph()
             sub.add_nodes_from(sorted(part))
             sub.add_edges_from((u, v) for u in sorted(part) for v in self.rules.unit_adj[u] if v in part and u < v)
             self._cut[h] = set(nx.articulation_points(sub))
@@ -226,9 +226,9 @@ def _merge_split_parts(rules: HubRules, parts: list[set[int]], k: int,
                         if best is None or key < best[0]:
                             best = (key, side)
                 assert best is not None
-                side = set(best[1])
-                parts[i] -= side
-                parts.append(side)
+                cut_off = set(best[1])
+                parts[i] -= cut_off
+                parts.append(cut_off)
                 done = True
                 break
             if not done:
@@ -240,7 +240,7 @@ def count_fix(rules: HubRules, comp: np.ndarray, labels: np.ndarray, k: int,
               rng: np.random.Generator | None = None) -> list[set[int]] | None:
     """Turn unit labels on a piece into ``k`` connected parts (graph components, then merge/split)."""
     groups: dict[int, list[int]] = {}
-    for u, lab in zip(comp.tolist(), labels.tolist()):
+    for u, lab in zip(comp.tolist(), labels.tolist(), strict=True):
         groups.setdefault(int(lab), []).append(int(u))
     parts = [set(piece) for lab in sorted(groups) for piece in pieces(groups[lab], rules.unit_adj)]
     return _merge_split_parts(rules, parts, k, rng)
@@ -728,8 +728,8 @@ def price(rules: HubRules, pool: ColumnPool, comps: Sequence[np.ndarray], duals:
         moved_unit = np.vstack([inst.moved[m].sum(axis=0) for m in rules.units])
         score = score - lam * moved_unit
     piece = np.full(rules.n_units, -1)
-    for i, c in enumerate(comps):
-        piece[c] = i
+    for j, c in enumerate(comps):
+        piece[c] = j
     added = 0
     for seed in sorted(int(u) for c in comps for u in c):
         if deadline is not None and time.perf_counter() > deadline:

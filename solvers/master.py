@@ -175,16 +175,16 @@ def solve_master(inst: Instance, pool: ColumnPool, *, solver: str = "highs", tim
                             f"practice {uncovered} is in no candidate hub")
     warm = False
     if start:
-        chosen = set(int(i) for i in start)
-        if chosen <= set(int(i) for i in idx):
-            for v, i in zip(z, idx):
-                v.setInitialValue(1.0 if int(i) in chosen else 0.0)
+        wanted = {int(i) for i in start}
+        if wanted <= {int(i) for i in idx}:
+            for v, i in zip(z, idx, strict=True):
+                v.setInitialValue(1.0 if int(i) in wanted else 0.0)
             warm = True
     prob.solve(make_solver(solver, time_limit, mip=True, gap=gap, warm=warm))
     seconds = time.perf_counter() - t0
     sol = prob.sol_status
     if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
-        chosen = [int(i) for v, i in zip(z, idx) if v.varValue is not None and v.varValue > 0.5]
+        chosen = [int(i) for v, i in zip(z, idx, strict=True) if v.varValue is not None and v.varValue > 0.5]
         cover = np.zeros(inst.n, dtype=int)
         for i in chosen:
             cover[pool.members(i)] += 1
@@ -219,7 +219,7 @@ def solve_master_lp(inst: Instance, pool: ColumnPool, *, solver: str = "highs",
     order = [solver] + [s for s in SOLVERS if s != solver]
     message = ""
     for name in order:
-        prob, z, idx, uncovered = _build(inst, pool, relax=True)
+        prob, _z, idx, uncovered = _build(inst, pool, relax=True)
         if uncovered is not None:
             return LPResult("infeasible", None, None, 0.0, 0.0, time.perf_counter() - t0, name,
                             f"practice {uncovered} is in no candidate hub")
@@ -275,7 +275,7 @@ def reduced_cost_filter(pool: ColumnPool, lp: LPResult, incumbent: float, keep: 
         order = np.argsort(rc, kind="stable")[:cap]
         mask = np.zeros(len(idx), dtype=bool)
         mask[order] = True
-    chosen = set(idx[mask].tolist()) | set(int(i) for i in (keep or []))
+    chosen = set(idx[mask].tolist()) | {int(i) for i in (keep or [])}
     return np.array(sorted(chosen), dtype=int)
 
 

@@ -205,7 +205,7 @@ def run_batch(
                         s = by_key[fut.key][1]
                         try:
                             payload = fut.result()
-                        except Exception as exc:  # the task was lost (e.g. KilledWorker): retried next run
+                        except Exception as exc:  # noqa: BLE001 - the task was lost (e.g. KilledWorker): retried next run
                             payload = _lost_payload(s, exc)
                         store.write(payload)
                         counts[payload["status"]] += 1

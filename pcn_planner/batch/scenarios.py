@@ -184,7 +184,7 @@ class Scenario:
         if not isinstance(problem, Problem):
             problem = Problem.from_dict(dict(problem), source=name or "scenario")
         layout = problem_layout(problem)
-        close = tuple(sorted(set(str(c) for c in close)))
+        close = tuple(sorted({str(c) for c in close}))
         region = _normal(dict(region)) if region else _region_spec({}, "scenario", None)
         canonical = {"problem": layout, "close": list(close), "region": _region_identity(region)}
         sid = scenario_id(canonical)
@@ -215,8 +215,9 @@ class Scenario:
         """Run order: longest time limit first (so no long task starts last), then related scenarios
         (same region, closures, bounds, K, rules, growth, weights) next to each other."""
         p = self.problem
-        return (-float(p["time_limit"]), self.region_key, self.close, p["bounds"]["min"], p["bounds"]["max"], str(p["k"]),
-                canonical_json(p["rules"]), canonical_json(p["growth"]), canonical_json(p["weights"]), self.id)
+        return (-float(p["time_limit"]), self.region_key, self.close, p["bounds"]["min"], p["bounds"]["max"],
+                str(p["k"]), canonical_json(p["rules"]), canonical_json(p["growth"]), canonical_json(p["weights"]),
+                self.id)
 
 
 def _region_identity(region: Mapping[str, Any]) -> dict[str, Any]:
@@ -515,7 +516,8 @@ def _grid(sweeps: Mapping[str, list], mode: str, samples: int | None, seed: int)
         if total > MAX_SCENARIOS:
             raise InputError(f"the grid has {total:,} scenarios (more than {MAX_SCENARIOS:,}); "
                              "use mode: random with samples: N", field="sweeps")
-        return [dict(zip(keys, combo)) for combo in itertools.product(*(sweeps[k] for k in keys))]
+        return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(sweeps[k] for k in keys))]
+    assert samples is not None  # the caller requires samples for mode: random
     rng = np.random.default_rng(seed)
     n = min(int(samples), total)
     if total <= 10_000_000:
@@ -528,7 +530,7 @@ def _grid(sweeps: Mapping[str, list], mode: str, samples: int | None, seed: int)
     out = []
     for flat in picks:
         combo = {}
-        for key, size in zip(reversed(keys), reversed(sizes)):
+        for key, size in zip(reversed(keys), reversed(sizes), strict=True):
             flat, r = divmod(flat, size)
             combo[key] = sweeps[key][r]
         out.append({k: combo[k] for k in keys})
@@ -747,7 +749,7 @@ def close_practices(atlas, codes: Iterable[str], travel: pd.DataFrame):
             block = minutes.reindex(index=lsoas).to_numpy(dtype=float)
             block = np.where(np.isnan(block), np.inf, block)
             best = np.array(open_codes)[np.argmin(block, axis=1)]
-            for lsoa, receiver, n in zip(lsoas, best, mine["patients"].to_numpy(int)):
+            for lsoa, receiver, n in zip(lsoas, best, mine["patients"].to_numpy(int), strict=True):
                 rows.append((code, str(receiver), str(lsoa), int(n)))
         unmapped = int(practices.at[code, "list_size"]) - int(practices.at[code, "patients_mapped"])
         if unmapped > 0:

@@ -20,7 +20,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,7 +89,8 @@ class ResultStore:
         for name, kind in (("time_limit", "REAL"),):  # columns added since the first release of the store
             if name not in have:
                 self.db.execute(f"ALTER TABLE results ADD COLUMN {name} {kind}")
-        self._known_regions: set[str | None] = {r[0] for r in self.db.execute("SELECT DISTINCT region_key FROM practices")}
+        self._known_regions: set[str | None] = {
+            r[0] for r in self.db.execute("SELECT DISTINCT region_key FROM practices")}
 
     def close(self) -> None:
         """Close the connection (checkpointing the WAL)."""
@@ -172,7 +173,7 @@ class ResultStore:
         cols = [r[1] for r in self.db.execute("PRAGMA table_info(results)")]
         keep = cols if json_columns else [c for c in cols if c not in _JSON_COLUMNS]
         parse = {"params", *(_JSON_COLUMNS if json_columns else ())}
-        rows = [{c: (json.loads(v) if c in parse and isinstance(v, str) else v) for c, v in zip(keep, r)}
+        rows = [{c: (json.loads(v) if c in parse and isinstance(v, str) else v) for c, v in zip(keep, r, strict=True)}
                 for r in self.db.execute(f"SELECT {', '.join(keep)} FROM results ORDER BY id")]
         frame = pd.DataFrame(rows, columns=keep)
         for c in keep:
@@ -195,7 +196,7 @@ class ResultStore:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def load_results(out_dir: str | Path, *, json_columns: bool = False) -> pd.DataFrame:

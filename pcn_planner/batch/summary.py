@@ -46,7 +46,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,9 @@ from pcn_planner.core.files import atomic_write_text, staged_directory
 from pcn_planner.core.version import __version__
 from pcn_planner.outputs.report.words import GAP, data_unit, format_gap, heading
 from pcn_planner.scoring.metrics import PLAN, Metric
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 __all__ = ["BAND_METRICS", "pareto_flags", "summarise_batch", "write_batch_summary"]
 
@@ -171,7 +174,7 @@ def _hub_frequency(plans: list[dict[str, str]], labels: list[dict[str, str]], in
                    top: int) -> pd.DataFrame:
     counts: dict[frozenset[str], int] = {}
     names: dict[frozenset[str], dict[str, int]] = {}
-    for plan, lab in zip(plans, labels):
+    for plan, lab in zip(plans, labels, strict=False):  # plans skips rows without a plan, labels does not
         members: dict[str, set[str]] = {}
         for c, h in plan.items():
             members.setdefault(h, set()).add(c)
@@ -326,9 +329,10 @@ def summarise_batch(out_dir: str | Path, *, top: int = 25) -> dict[str, pd.DataF
 # charts (inline SVG)
 # ---------------------------------------------------------------------------
 
-_RC = {"font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Arial", "Liberation Sans"],
-       "svg.fonttype": "path", "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9,
-       "ytick.labelsize": 9}
+_RC: dict[RcKeyType, Any] = {
+    "font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans", "Arial", "Liberation Sans"],
+    "svg.fonttype": "path", "axes.titlesize": 11, "axes.labelsize": 10, "xtick.labelsize": 9,
+    "ytick.labelsize": 9}
 
 
 def _figure(width: float, height: float):
@@ -487,7 +491,7 @@ def _heatmap(co: pd.DataFrame, info: pd.DataFrame) -> str:
             ax.axvline(e - 0.5, color="#D5281B", linewidth=0.5, alpha=0.7)
         starts = [0, *edges]
         ends = [*edges, len(codes)]
-        centres = [(s + e - 1) / 2 for s, e in zip(starts, ends)]
+        centres = [(s + e - 1) / 2 for s, e in zip(starts, ends, strict=True)]
         names = [_short(pcn[s].title(), 30) or "(no PCN)" for s in starts]
         ax.set_yticks(centres)
         ax.set_yticklabels(names, fontsize=6.5 if len(names) > 20 else 8)

@@ -24,7 +24,7 @@ import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -194,12 +194,12 @@ def run_scenario(spec: Mapping[str, Any]) -> dict[str, Any]:
                    stopped_by="time" if reason.startswith("no plan satisfying every rule was found") else "proof")
     except InputError as exc:
         out.update(status="error", reason=f"input error: {exc}")
-    except Exception as exc:  # a scenario's failure is a result; the batch goes on
+    except Exception as exc:  # noqa: BLE001 - a scenario's failure is a result; the batch goes on
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
         out.update(status="error", reason=f"{type(exc).__name__}: {exc}\n{''.join(tb[-6:])}")
     out["task_seconds"] = time.perf_counter() - t0
     if out.get("wall_seconds") is None:
         out["wall_seconds"] = out["task_seconds"]
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out["finished_utc"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    out["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
     return to_jsonable(out)

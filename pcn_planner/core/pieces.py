@@ -34,7 +34,7 @@ def connected_pieces(members: Iterable[int], adjacency: Sequence[Iterable[int]])
     >>> connected_pieces([0, 1, 3], [[1], [0, 2], [1, 3], [2]])
     [[0, 1], [3]]
     """
-    inside = set(int(m) for m in members)
+    inside = {int(m) for m in members}
     seen: set[int] = set()
     pieces: list[list[int]] = []
     for start in sorted(inside):

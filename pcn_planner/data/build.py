@@ -19,10 +19,10 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import shape
 
-from pcn_planner.core.version import __version__
 from pcn_planner.core.errors import InputError
-from pcn_planner.data.readme import data_readme
 from pcn_planner.core.files import atomic_write_text, sha256_file, staged_directory
+from pcn_planner.core.version import __version__
+from pcn_planner.data.readme import data_readme
 
 #: Raw inputs, by glob pattern inside the raw folder. The newest match wins,
 #: so a later month's extract can be dropped in beside the old one.
@@ -410,13 +410,13 @@ def build_data(
     attrs = polygons.drop(columns="geometry").copy()
     lad = [
         builtup.at[c, "LAD11NM"].strip() if c in builtup.index else lad_from_lsoa_name(n)
-        for c, n in zip(attrs["lsoa11cd"], attrs["lsoa11nm"])
+        for c, n in zip(attrs["lsoa11cd"], attrs["lsoa11nm"], strict=True)
     ]
     attrs["lad"] = lad
     attrs["town"] = [
         town_of(builtup.at[c, "BUASD11NM"], builtup.at[c, "BUA11NM"], d) if c in builtup.index
         else f"Rural {d}"
-        for c, d in zip(attrs["lsoa11cd"], lad)
+        for c, d in zip(attrs["lsoa11cd"], lad, strict=True)
     ]
     attrs["imd_rank"] = attrs["lsoa11cd"].map(imd["IMD_RANK"]).astype("Int64")
     attrs["imd_decile"] = attrs["lsoa11cd"].map(imd["IMD_DECILE"]).astype("Int64")
@@ -465,7 +465,8 @@ def build_data(
     out_p["town"] = out_p["site_lsoa11"].map(attrs_by_code["town"])
     code = out_p["practice_code"]
     out_p["contract_type"] = code.map(pay["Contract Type"].str.strip()).fillna("")
-    out_p["dispensing"] = code.map(pay["Dispensing Practice"].str.strip().str.lower().map({"yes": "true", "no": "false"})).fillna("")
+    dispensing = pay["Dispensing Practice"].str.strip().str.lower().map({"yes": "true", "no": "false"})
+    out_p["dispensing"] = code.map(dispensing).fillna("")
     out_p["rurality"] = code.map(pay["Practice Rurality"].str.strip()).fillna("")
     out_p["weighted_list"] = code.map(pay_num["Number of Weighted Patients (Last Known Figure)"]).map(
         lambda v: "" if pd.isna(v) else _fmt(v, 2))

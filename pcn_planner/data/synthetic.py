@@ -183,9 +183,9 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
+from pcn_planner.core.files import atomic_write_text, sha256_file, staged_directory
 from pcn_planner.core.version import __version__
 from pcn_planner.data.atlas import FILES, LAT_RANGE, LON_RANGE, Atlas, load_atlas
-from pcn_planner.core.files import atomic_write_text, sha256_file, staged_directory
 
 # --------------------------------------------------------------------------
 # Parameters (see the module docstring for the SSOT figures behind each)
@@ -485,7 +485,7 @@ class _Shape:
         self.world = float(self.edge(np.linspace(0.0, 2 * math.pi, 721)).max()) + RING_KM
 
     def edge(self, theta: np.ndarray) -> np.ndarray:
-        wobble = sum(a * np.cos(k * theta + p) for k, a, p in zip((2, 3, 4), self.amp, self.phase))
+        wobble = sum(a * np.cos(k * theta + p) for k, a, p in zip((2, 3, 4), self.amp, self.phase, strict=True))
         return self.radius * (1.0 + wobble)
 
     def inside(self, xy: np.ndarray, scale: float = 1.0) -> np.ndarray:
@@ -580,13 +580,13 @@ def _candidates(g: np.random.Generator, shape: _Shape, k: int, ring: bool) -> np
 def _settlements(g: np.random.Generator, shape: _Shape, n: int, ring: bool,
                  others: _Settlements | None = None) -> _Settlements:
     size = _list_sizes(g, n)
-    n_rural = int(round(RURAL_SHARE * n)) if n > 1 else 0
+    n_rural = round(RURAL_SHARE * n) if n > 1 else 0
     w = 1.0 / size
     rural_idx = g.choice(n, size=n_rural, replace=False, p=w / w.sum()) if n_rural else np.zeros(0, int)
     rural = np.zeros(n, dtype=bool)
     rural[rural_idx] = True
     urban = np.flatnonzero(~rural)
-    n_towns = max(1, int(round(len(urban) / PRACTICES_PER_TOWN))) if len(urban) else 0
+    n_towns = max(1, round(len(urban) / PRACTICES_PER_TOWN)) if len(urban) else 0
     counts = _zipf_counts(len(urban), n_towns) if n_towns else np.zeros(0, np.int64)
     town = np.full(n, -1, dtype=np.int64)
     town[g.permutation(urban)] = np.repeat(np.arange(n_towns), counts)
@@ -689,7 +689,7 @@ def _gravity(xy_p: np.ndarray, origin: np.ndarray, decay: np.ndarray,
     n_p, n_l = len(xy_p), len(xy_l)
     k = min(GRAVITY_NEIGHBOURS, n_l)
     dist, idx = cKDTree(xy_l).query(xy_p, k=k, distance_upper_bound=GRAVITY_RADIUS_KM)
-    dist, idx = dist.reshape(n_p, -1), idx.reshape(n_p, -1)
+    dist, idx = np.asarray(dist).reshape(n_p, -1), np.asarray(idx).reshape(n_p, -1)
     found = np.isfinite(dist)
     found[:, 0] = True  # the nearest LSOA always counts, however far
     if not np.isfinite(dist[:, 0]).all():
@@ -703,8 +703,8 @@ def _gravity(xy_p: np.ndarray, origin: np.ndarray, decay: np.ndarray,
     p2 = near.ravel()
     l2 = np.repeat(np.arange(n_l), near.shape[1])
     key = np.unique(np.concatenate([p1, p2]).astype(np.int64) * n_l + np.concatenate([l1, l2]))
-    p, l = key // n_l, key % n_l
-    d = np.hypot(xy_p[p, 0] - xy_l[l, 0], xy_p[p, 1] - xy_l[l, 1])
+    p, lsoa = key // n_l, key % n_l
+    d = np.hypot(xy_p[p, 0] - xy_l[lsoa, 0], xy_p[p, 1] - xy_l[lsoa, 1])
     f = np.maximum(np.exp(-d / decay[p]), 1e-300)
     dest = dest * (origin.sum() / dest.sum())
     a = np.ones(n_p)
@@ -713,21 +713,21 @@ def _gravity(xy_p: np.ndarray, origin: np.ndarray, decay: np.ndarray,
     # (LSOA residents) converge slowly: after 60 passes the mean error is about
     # 1.5 % (max ~5 %), well inside the 20 % spread of the targets themselves.
     for _ in range(GRAVITY_PASSES):
-        col = np.bincount(l, weights=a[p] * origin[p] * f, minlength=n_l)
+        col = np.bincount(lsoa, weights=a[p] * origin[p] * f, minlength=n_l)
         b = np.where(col > 0, 1.0 / np.maximum(col, 1e-300), 0.0)
-        row = np.bincount(p, weights=b[l] * dest[l] * f, minlength=n_p)
+        row = np.bincount(p, weights=b[lsoa] * dest[lsoa] * f, minlength=n_p)
         a = 1.0 / np.maximum(row, 1e-300)
-    flow = a[p] * origin[p] * b[l] * dest[l] * f
-    return p, l, flow
+    flow = a[p] * origin[p] * b[lsoa] * dest[lsoa] * f
+    return p, lsoa, flow
 
 
-def _integerise(p: np.ndarray, l: np.ndarray, flow: np.ndarray, totals: np.ndarray) -> np.ndarray:
+def _integerise(p: np.ndarray, lsoa: np.ndarray, flow: np.ndarray, totals: np.ndarray) -> np.ndarray:
     """Whole patients per pair, each practice summing exactly to ``totals`` (largest remainder)."""
     n = len(totals)
     base = np.floor(flow)
     rem = flow - base
     deficit = totals - np.bincount(p, weights=base, minlength=n).round().astype(np.int64)
-    order = np.lexsort((l, -rem, p))
+    order = np.lexsort((lsoa, -rem, p))
     ps = p[order]
     starts = np.searchsorted(ps, np.arange(n))
     rank = np.arange(len(ps)) - starts[ps]
@@ -744,7 +744,7 @@ def _integerise(p: np.ndarray, l: np.ndarray, flow: np.ndarray, totals: np.ndarr
 
 
 def _compass(dx: float, dy: float) -> str:
-    sector = int(round(math.atan2(dy, dx) / (math.pi / 4))) % 8
+    sector = round(math.atan2(dy, dx) / (math.pi / 4)) % 8
     return _COMPASS[sector]
 
 
@@ -771,7 +771,7 @@ def generate_tables(
     theta = np.linspace(0.0, 2 * math.pi, 721)
     region_area = float(0.5 * np.mean(shape.edge(theta) ** 2) * 2 * math.pi)
     ring_area = math.pi * shape.world ** 2 - region_area
-    n_ghost = max(1, int(round(ring_area / AREA_PER_PRACTICE_KM2 * g_ghost.uniform(0.6, 1.0))))
+    n_ghost = max(1, round(ring_area / AREA_PER_PRACTICE_KM2 * g_ghost.uniform(0.6, 1.0)))
     ghost = _settlements(g_ghost, shape, n_ghost, ring=True, others=real)
 
     # ---- LSOA centroids and polygons
@@ -792,17 +792,17 @@ def generate_tables(
         real.size // 10).astype(np.int64)
     leak = np.minimum(g_flow.poisson(LEAK_RATE * real.size), real.size // 10).astype(np.int64)
     gravity_total = np.concatenate([(real.size - unplaced - leak).astype(float), ghost.size * 0.99])
-    p, l, flow = _gravity(xy_p, gravity_total, decay, xy_l, target)
+    p, lsoa, flow = _gravity(xy_p, gravity_total, decay, xy_l, target)
     is_real = p < n
-    whole = _integerise(p[is_real], l[is_real], flow[is_real], real.size - unplaced - leak)
+    whole = _integerise(p[is_real], lsoa[is_real], flow[is_real], real.size - unplaced - leak)
     leak_p = np.repeat(np.arange(n), leak)
     leak_l = g_flow.integers(0, n_l, len(leak_p))
     pat = pd.DataFrame({"p": np.concatenate([p[is_real], leak_p]),
-                        "l": np.concatenate([l[is_real], leak_l]),
+                        "l": np.concatenate([lsoa[is_real], leak_l]),
                         "n": np.concatenate([whole, np.ones(len(leak_p), dtype=np.int64)])})
     pat = pat[pat["n"] > 0].groupby(["p", "l"], as_index=False, sort=True)["n"].sum()
     region_patients_l = np.bincount(pat["l"], weights=pat["n"], minlength=n_l)
-    ghost_l = np.bincount(l[~is_real], weights=flow[~is_real], minlength=n_l)
+    ghost_l = np.bincount(lsoa[~is_real], weights=flow[~is_real], minlength=n_l)
     share = SHARE_OVER_RESIDENTS * np.exp(g_flow.normal(0.0, 0.05, n_l))
     residents = np.maximum(1, np.rint((region_patients_l + ghost_l) / share)).astype(np.int64)
 
@@ -835,7 +835,7 @@ def generate_tables(
 
     # ---- LADs and sub-ICBs of the region
     total_real = float(real.size.sum())
-    n_lad = max(1, int(round(total_real / PATIENTS_PER_LAD)))
+    n_lad = max(1, round(total_real / PATIENTS_PER_LAD))
     seeds, seed_town = _lad_seeds(real, xy_l[in_region], n_lad, region_area)
     seed_tree = cKDTree(seeds)
     lad_of_lsoa = np.asarray(seed_tree.query(xy_l, k=1)[1], dtype=np.int64).reshape(-1)
@@ -892,7 +892,7 @@ def generate_tables(
     postcodes = np.array([_postcode(region, int(s)) for s in site_ids], dtype=object)
     street = g_attr.integers(0, len(_STREETS), n)
     kind = g_attr.integers(0, len(_KINDS), n)
-    p_names = np.array([f"{_STREETS[a]} {_KINDS[b]}" for a, b in zip(street, kind)], dtype=object)
+    p_names = np.array([f"{_STREETS[a]} {_KINDS[b]}" for a, b in zip(street, kind, strict=True)], dtype=object)
 
     lat_l, lon_l = _latlon(xy_l, lat0, lon0)
     lat_p, lon_p = _latlon(real.xy, lat0, lon0)
@@ -952,10 +952,10 @@ def generate_tables(
         "lsoas_with_patients": int((region_patients_l > 0).sum()),
         "towns": n_rt,
         "rural_practices": int(real.rural.sum()),
-        "lads": int(len(set(p_lad))),
+        "lads": len(set(p_lad)),
         "sub_icbs": len(sub_names),
-        "pcns": int(len(set(pcn.tolist()))),
-        "hospitals": int(len(hospitals)),
+        "pcns": len(set(pcn.tolist())),
+        "hospitals": len(hospitals),
         "ghost_practices": int(n_ghost),
         "region_radius_km": round(shape.radius, 3),
         "world_radius_km": round(shape.world, 3),
@@ -1018,7 +1018,7 @@ def _sub_icbs(real: _Settlements, p_lad: np.ndarray, total: float) -> dict[str, 
     lads = sorted(set(p_lad))
     pop = {a: float(real.size[p_lad == a].sum()) for a in lads}
     cen = {a: np.average(real.xy[p_lad == a], axis=0, weights=real.size[p_lad == a]) for a in lads}
-    n_sub = min(len(lads), max(1, int(round(total / PATIENTS_PER_SUB_ICB))))
+    n_sub = min(len(lads), max(1, round(total / PATIENTS_PER_SUB_ICB)))
     groups = [[a] for a in lads]
     for _ in range(len(lads)):  # bounded: each pass merges two groups
         if len(groups) <= n_sub:
@@ -1049,8 +1049,8 @@ def _practice_neighbours(xy: np.ndarray) -> list[set[int]]:
     near: list[set[int]] = [set() for _ in range(len(sites))]
     try:
         indptr, indices = Delaunay(sites).vertex_neighbor_vertices
-        for k in range(len(sites)):
-            near[k] = set(indices[indptr[k]:indptr[k + 1]].tolist())
+        for s in range(len(sites)):
+            near[s] = set(indices[indptr[s]:indptr[s + 1]].tolist())
     except (QhullError, ValueError):  # fewer than 4 sites, or all in a line: all are neighbours
         near = [set(range(len(sites))) - {k} for k in range(len(sites))]
     members: list[list[int]] = [[] for _ in range(len(sites))]
@@ -1206,16 +1206,16 @@ def _imd(g: np.random.Generator, xy: np.ndarray, towns_xy: np.ndarray, towns_sd:
 
 def _risk_inputs(g: np.random.Generator, size: np.ndarray, rural: np.ndarray) -> dict[str, list]:
     n = len(size)
-    labels, counts = zip(*CONTRACTS)
+    labels, counts = tuple(c for c, _ in CONTRACTS), tuple(n for _, n in CONTRACTS)
     contract = g.choice(np.array(labels, dtype=object), n, p=np.array(counts) / sum(counts))
     dispensing = g.random(n) < np.where(rural, DISPENSING_RURAL, DISPENSING_URBAN)
     mean, sd, lo, hi = WEIGHTED_RATIO
     weighted = size * np.clip(g.normal(mean, sd, n), lo, hi)
     has_locum = g.random(n) < LOCUM_SHARE
     locum = np.where(has_locum, np.exp(g.normal(*LOCUM_LOG, n)), 0.0)
-    ratings, rcounts = zip(*CQC)
+    ratings, rcounts = tuple(r for r, _ in CQC), tuple(n for _, n in CQC)
     cqc = g.choice(np.array(ratings, dtype=object), n, p=np.array(rcounts) / sum(rcounts))
-    years, ycounts = zip(*CQC_YEARS)
+    years, ycounts = tuple(y for y, _ in CQC_YEARS), tuple(n for _, n in CQC_YEARS)
     year = g.choice(np.array(years), n, p=np.array(ycounts) / sum(ycounts))
     return {
         "contract_type": list(contract),
@@ -1225,16 +1225,16 @@ def _risk_inputs(g: np.random.Generator, size: np.ndarray, rural: np.ndarray) ->
         "locum_allowances": _fmt(locum, 2),
         "seniority": _fmt(np.zeros(n), 2),
         "cqc_rating": list(cqc),
-        "cqc_year": ["" if c == "" else str(int(y)) for c, y in zip(cqc, year)],
+        "cqc_year": ["" if c == "" else str(int(y)) for c, y in zip(cqc, year, strict=True)],
     }
 
 
 def travel_minutes(km: np.ndarray) -> np.ndarray:
     """The known distance -> minutes function behind the synthetic travel matrix (before noise)."""
     km = np.asarray(km, dtype=float)
-    upper = list(TRAVEL_KNOTS_KM[1:]) + [np.inf]
+    upper = [*TRAVEL_KNOTS_KM[1:], np.inf]
     out = np.full(km.shape, TRAVEL_INTERCEPT)
-    for lo, hi, slope in zip(TRAVEL_KNOTS_KM, upper, TRAVEL_SLOPES):
+    for lo, hi, slope in zip(TRAVEL_KNOTS_KM, upper, TRAVEL_SLOPES, strict=True):
         out += slope * np.clip(km - lo, 0.0, hi - lo)
     return out
 
@@ -1246,7 +1246,7 @@ def _hospitals(g: np.random.Generator, real: _Settlements, ghost: _Settlements, 
     rows = []
     for group, offset in ((real, 0), (ghost, n_rt)):
         total = float(group.size.sum())
-        seats = max(1, int(round(total / PATIENTS_PER_HOSPITAL)))
+        seats = max(1, round(total / PATIENTS_PER_HOSPITAL))
         pop = group.town_pop
         if len(pop) == 0:  # no towns: the site goes to the largest practice's site
             pos = group.xy[int(np.argmax(group.size))]
@@ -1254,8 +1254,8 @@ def _hospitals(g: np.random.Generator, real: _Settlements, ghost: _Settlements, 
             continue
         won = np.zeros(len(pop), dtype=int)
         for _ in range(seats):
-            t = int(np.argmax(pop / (won + 1)))
-            won[t] += 1
+            top = int(np.argmax(pop / (won + 1)))
+            won[top] += 1
         for t in np.flatnonzero(won):
             for j in range(won[t]):
                 pos = group.town_xy[t] + g.normal(0.0, 0.3 * group.town_sd[t], 2)
@@ -1297,7 +1297,7 @@ def _geojson(cells: np.ndarray, codes: np.ndarray, lat0: float, lon0: float) -> 
             cell = max(shapely.get_parts(cell), key=lambda part: part.area)
         ring = np.asarray(cell.exterior.coords)
         coords = ",".join(f"[{lon0 + x / kx:.6f},{lat0 + y / KM_PER_DEG:.6f}]" for x, y in ring)
-        lines.append('{"type":"Feature","properties":{"lsoa11cd":"%s"},"geometry":{"type":"Polygon",'
-                     '"coordinates":[[%s]]}}' % (codes[i], coords))
+        lines.append(f'{{"type":"Feature","properties":{{"lsoa11cd":"{codes[i]}"}},"geometry":{{"type":"Polygon",'
+                     f'"coordinates":[[{coords}]]}}}}')
     return ('{"type":"FeatureCollection","crs":{"type":"name","properties":'
             '{"name":"urn:ogc:def:crs:OGC:1.3:CRS84"}},"features":[\n' + ",\n".join(lines) + "\n]}\n")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Hashable, Iterable, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -183,7 +182,7 @@ def practice_graph(
     if colocated:
         _add_colocated_edges(edges, practices)
 
-    graph = nx.Graph()
+    graph: nx.Graph[str] = nx.Graph()
     for code in codes:
         row = practices.loc[code]
         graph.add_node(code, population=int(row["list_size"]), lat=float(row["lat"]), lon=float(row["lon"]),
@@ -205,7 +204,7 @@ def practice_graph(
         _raise_for_islands(graph, territoryless)
 
     # Rebuild with edges in sorted order so insertion order never depends on the steps above.
-    final = nx.Graph()
+    final: nx.Graph[str] = nx.Graph()
     final.add_nodes_from(graph.nodes(data=True))
     for (u, v), data in sorted(edges.facts.items()):
         final.add_edge(u, v, edge_kind=data["kinds"][0], **data, distance_km=km(u, v))
@@ -216,7 +215,7 @@ def practice_graph(
         "min_share": territory.attrs["min_share"],
         "tolerance_m": float(tolerance_m),
         "island_policy": island_policy,
-        "owned_lsoas": int(len(owned)),
+        "owned_lsoas": len(owned),
         "missing_residents": territory.attrs["missing_residents"],
         "territoryless": territoryless,
         "territoryless_colocated": [c for c in territoryless if c not in lonely],
@@ -245,7 +244,7 @@ def _add_border_edges(edges: _Edges, owned_lsoas: gpd.GeoDataFrame, owner: pd.Se
     # Shared boundary = intersection of the two outlines (a point or nothing for a corner or gap).
     lengths = shapely.length(shapely.intersection(shapely.boundary(geoms[left]), shapely.boundary(geoms[right])))
     totals: dict[tuple[str, str], list[float]] = {}
-    for i, j, length in zip(left, right, lengths):
+    for i, j, length in zip(left, right, lengths, strict=True):
         u, v = sorted((owners[i], owners[j]))
         entry = totals.setdefault((u, v), [0.0, 0])
         entry[0] += float(length)
@@ -259,7 +258,7 @@ def _add_colocated_edges(edges: _Edges, practices: pd.DataFrame) -> None:
     if "postcode" not in practices.columns:
         return
     sites: dict[str, list[str]] = {}
-    for code, postcode in zip(practices.index, practices["postcode"]):
+    for code, postcode in zip(practices.index, practices["postcode"], strict=True):
         key = _postcode_key(postcode)
         if key is not None:
             sites.setdefault(key, []).append(str(code))
@@ -312,7 +311,7 @@ def _join_islands(edges: _Edges, graph: nx.Graph, xy: np.ndarray, position: dict
     # Bounded: each pass joins one island.
     for _ in range(len(rest)):
         main_xy = xy[[position[c] for c in main]]
-        best = None
+        best: tuple[float, str, str, int] | None = None
         for k, island in enumerate(rest):
             for code in island:
                 d = np.hypot(*(main_xy - xy[position[code]]).T)
@@ -320,6 +319,7 @@ def _join_islands(edges: _Edges, graph: nx.Graph, xy: np.ndarray, position: dict
                 candidate = (float(d[j]), code, main[j], k)
                 if best is None or candidate[:3] < best[:3]:
                     best = candidate
+        assert best is not None  # rest and every island are non-empty
         distance, code, target, k = best
         island = rest.pop(k)
         reason = f"island of {len(island)} practice(s) joined by the shortest site-to-site link"

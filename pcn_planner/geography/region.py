@@ -18,7 +18,13 @@ import pandas as pd
 
 from pcn_planner.core.files import sha256_file
 from pcn_planner.data.atlas import Atlas, load_atlas
-from pcn_planner.geography.communities import COMMUNITY_KINDS, acute_catchment, lsoa_communities, patients_by_community, practice_communities
+from pcn_planner.geography.communities import (
+    COMMUNITY_KINDS,
+    acute_catchment,
+    lsoa_communities,
+    patients_by_community,
+    practice_communities,
+)
 from pcn_planner.geography.graph import practice_graph
 from pcn_planner.geography.risk import RiskResult, read_risk_override_csv, risk_index
 from pcn_planner.geography.territories import territories

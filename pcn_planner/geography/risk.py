@@ -36,7 +36,7 @@ Rules that keep it honest (see ``docs/risk.md``):
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
@@ -397,7 +397,7 @@ def _clean_text(series: pd.Series) -> pd.Series:
     return series.astype(object).where(series.notna(), "").astype(str).str.strip()
 
 
-def _check_values(key: pd.Series, raw: pd.Series, allowed: dict[str, float], name: str) -> None:
+def _check_values(key: pd.Series, raw: pd.Series, allowed: Mapping[str, object], name: str) -> None:
     """Raise for the first normalised ``key`` not in ``allowed`` (empty is allowed).
 
     ``raw`` is the cleaned text, so the message shows the value as the user wrote it.
@@ -788,7 +788,20 @@ def read_risk_override_csv(path: str | Path, practice_codes: Iterable[str]) -> p
 
 
 __all__ = [
-    "TERMS", "TERM_INPUTS", "RiskWeights", "RiskParams", "MissingInput", "RiskResult",
-    "small_list_term", "locum_term", "cqc_term", "contract_term", "rurality_term",
-    "dispensing_term", "seniority_term", "risk_index", "apply_override", "read_risk_override_csv",
+    "TERMS",
+    "TERM_INPUTS",
+    "MissingInput",
+    "RiskParams",
+    "RiskResult",
+    "RiskWeights",
+    "apply_override",
+    "contract_term",
+    "cqc_term",
+    "dispensing_term",
+    "locum_term",
+    "read_risk_override_csv",
+    "risk_index",
+    "rurality_term",
+    "seniority_term",
+    "small_list_term",
 ]

@@ -70,7 +70,7 @@ def hub_geometry(atlas: Any, territory: pd.DataFrame, assignment: Mapping[str, H
         if not shape.is_valid:
             shape = shapely.make_valid(shape)
         rows.append({"hub_id": hub, "practices": len(codes), "practice_codes": " ".join(codes),
-                     "n_lsoas": int(len(shapes)), "has_territory": has_territory,
+                     "n_lsoas": len(shapes), "has_territory": has_territory,
                      "area_km2": round(shape.area / 1e6, 6), "geometry": shape})
     frame = gpd.GeoDataFrame(rows, columns=["hub_id", "practices", "practice_codes", "n_lsoas", "has_territory",
                                             "area_km2", "geometry"], geometry="geometry", crs=METRIC_CRS)
@@ -95,7 +95,7 @@ def _as_assignment(assignment: Mapping[str, Hashable] | pd.Series | pd.DataFrame
 
 
 def _sorted_hubs(hubs: Iterable[Hashable]) -> list[Hashable]:
-    unique = set(hubs)
+    unique: set[Any] = set(hubs)  # ids of one type sort; a mix may raise TypeError
     try:
         return sorted(unique)
     except TypeError:  # mixed id types: order by text, stable across runs

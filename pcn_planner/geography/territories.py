@@ -187,7 +187,7 @@ def lsoa_adjacency(lsoas: gpd.GeoDataFrame, *, tolerance_m: float = TOLERANCE_M)
     geometry = _metric(lsoas)
     left, right = _touching_pairs(geometry.values, float(tolerance_m))
     codes = np.asarray(geometry.index.astype(str))
-    return sorted({tuple(sorted((codes[i], codes[j]))) for i, j in zip(left, right)})
+    return sorted({tuple(sorted((codes[i], codes[j]))) for i, j in zip(left, right, strict=True)})
 
 
 # ---------------------------------------------------------------------------

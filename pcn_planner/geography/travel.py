@@ -32,6 +32,7 @@ LSOA-to-practice matrix through :func:`read_travel_matrix_csv`.
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -99,9 +100,9 @@ def haversine_km(lat1: ArrayLike, lon1: ArrayLike, lat2: ArrayLike, lon2: ArrayL
 def _band_lengths(km: ArrayLike, knots_km: Sequence[float]) -> np.ndarray:
     """Kilometres of each trip that fall in each band, shape ``km.shape + (n_bands,)``."""
     km = np.asarray(km, dtype=float)
-    upper = list(knots_km[1:]) + [np.inf]
+    upper = [*knots_km[1:], np.inf]
     return np.stack(
-        [np.clip(km - lo, 0.0, hi - lo) for lo, hi in zip(knots_km, upper)], axis=-1
+        [np.clip(km - lo, 0.0, hi - lo) for lo, hi in zip(knots_km, upper, strict=True)], axis=-1
     )
 
 
@@ -134,7 +135,7 @@ class TravelModel:
 
     def __post_init__(self) -> None:
         knots, slopes = tuple(map(float, self.knots_km)), tuple(map(float, self.minutes_per_km))
-        if not knots or knots[0] != 0.0 or any(b <= a for a, b in zip(knots, knots[1:])):
+        if not knots or knots[0] != 0.0 or any(b <= a for a, b in itertools.pairwise(knots)):
             raise ValueError(f"knots_km must start at 0 and increase, got {knots}")
         if len(slopes) != len(knots):
             raise ValueError("minutes_per_km needs one value per band in knots_km")
@@ -266,7 +267,7 @@ def holdout_mask(
     rng = np.random.default_rng(rng)
     codes, uniques = pd.MultiIndex.from_frame(pairs[["from_lat", "from_lon"]]).factorize()
     n_origins = len(uniques)
-    n_test = int(round(holdout_fraction * n_origins))
+    n_test = round(holdout_fraction * n_origins)
     if n_origins < 2 or not 0 < n_test < n_origins:
         raise ValueError(f"cannot hold out {holdout_fraction:.0%} of {n_origins} origins")
     test_origins = rng.choice(n_origins, size=n_test, replace=False)
@@ -358,10 +359,7 @@ def fit_travel_model(
         fitted_overhead_minutes=fitted_overhead,
         max_pair_km=float(km.max()),
     )
-    if overhead_minutes is not None:
-        model = replace(fitted, overhead_minutes=overhead_minutes)
-    else:
-        model = fitted
+    model = replace(fitted, overhead_minutes=overhead_minutes) if overhead_minutes is not None else fitted
     return model, report
 
 
@@ -422,15 +420,14 @@ _LONG_COLUMNS = ("lsoa11cd", "practice_code", "minutes")
 
 def _parse_minutes(text: str, *, file: str, row: int, field: str) -> float:
     """A finite, non-negative number of minutes, or InputError."""
-    where = {"file": file, "row": row, "field": field}
     try:
         value = float(text)
     except ValueError:
-        raise InputError(f"minutes must be a number, got {text!r}", **where) from None
+        raise InputError(f"minutes must be a number, got {text!r}", file=file, row=row, field=field) from None
     if not math.isfinite(value):
-        raise InputError(f"minutes must be a finite number, got {text!r}", **where)
+        raise InputError(f"minutes must be a finite number, got {text!r}", file=file, row=row, field=field)
     if value < 0:
-        raise InputError(f"minutes must not be negative, got {text!r}", **where)
+        raise InputError(f"minutes must not be negative, got {text!r}", file=file, row=row, field=field)
     return value
 
 
@@ -548,14 +545,14 @@ def read_travel_matrix_csv(
     else:
         practices: list[str] = []
         first_col: dict[str, int] = {}
-        for col, raw in enumerate(rows[0][1:], start=2):
+        for col_no, raw in enumerate(rows[0][1:], start=2):
             code = check_practice(raw, 1, raw)
             if code in first_col:
                 raise InputError(
-                    f"practice code appears in columns {first_col[code]} and {col}",
+                    f"practice code appears in columns {first_col[code]} and {col_no}",
                     file=name, row=1, field=raw,
                 )
-            first_col[code] = col
+            first_col[code] = col_no
             practices.append(code)
         seen_lsoa: dict[str, int] = {}
         index, values = [], []
@@ -570,7 +567,7 @@ def read_travel_matrix_csv(
             index.append(lsoa)
             values.append([
                 math.nan if cell == "" else _parse_minutes(cell, file=name, row=n, field=raw)
-                for cell, raw in zip(record[1:], rows[0][1:])
+                for cell, raw in zip(record[1:], rows[0][1:], strict=True)
             ])
         wide = pd.DataFrame(values, index=index, columns=practices, dtype=float)
     wide.index.name = "lsoa11cd"

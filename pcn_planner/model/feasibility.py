@@ -49,7 +49,7 @@ class Feasibility:
 
 
 def _fmt(n: float) -> str:
-    return f"{int(round(n)):,}"
+    return f"{round(n):,}"
 
 
 def check_feasibility(inst: Instance, names: dict[str, str] | None = None) -> Feasibility:

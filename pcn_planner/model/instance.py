@@ -29,7 +29,8 @@ Two domain words are defined here and nowhere else:
   within the rule, exactly as the engine does (:meth:`Instance.bases`).
 * A practice has **moved** when its baseline hub (today's PCN by default) is
   not the baseline hub of its new hub's base (:meth:`Instance.moved_positions`).
-  The scorecard counts it, the ``max_moved`` rule limits it and the maps list it. Each term is divided by its value on the current PCN map (each hub with
+  The scorecard counts it, the ``max_moved`` rule limits it and the maps list it.
+  Each term is divided by its value on the current PCN map (each hub with
 its own best base), so weights are comparable and the current map scores about
 the sum of the weights. A term worth 0 on the current map (disruption always
 is) is divided by a documented fallback scale instead.
@@ -46,9 +47,9 @@ import pandas as pd
 
 from pcn_planner.core.errors import InputError
 from pcn_planner.core.pieces import connected_pieces
+from pcn_planner.geography.region import Region
 from pcn_planner.model.plan import Plan
 from pcn_planner.model.problem import WEIGHT_TERMS, Problem
-from pcn_planner.geography.region import Region
 
 #: The terms linear in "practice p in the hub based at b": every weight term but risk (a per-hub excess).
 LINEAR_TERMS = tuple(t for t in WEIGHT_TERMS if t != "risk")
@@ -211,14 +212,15 @@ class Instance:
 
     def moved_count(self, hubs: list[np.ndarray], bases: list[int]) -> int:
         """Practices moved (see the module docstring) by a plan with the given bases."""
-        return sum(int(self.moved[np.asarray(h, dtype=int), b].sum()) for h, b in zip(hubs, bases) if b >= 0)
+        return sum(int(self.moved[np.asarray(h, dtype=int), b].sum())
+                   for h, b in zip(hubs, bases, strict=True) if b >= 0)
 
     def moved_positions(self, hubs: list[np.ndarray], bases: list[int] | None = None) -> list[int]:
         """Positions of the practices a plan moves from their baseline hub, sorted."""
         bases = self.bases(hubs) if bases is None else bases
         if self.baseline_hub is not None:
             return moved_from(self.baseline_hub, hubs, bases)
-        return sorted(int(p) for h, b in zip(hubs, bases) if b >= 0
+        return sorted(int(p) for h, b in zip(hubs, bases, strict=True) if b >= 0
                       for p in np.asarray(h, dtype=int)[self.moved[np.asarray(h, dtype=int), b]])
 
     def plan_cost(self, hubs: list[np.ndarray]) -> float:
@@ -227,7 +229,7 @@ class Instance:
         if any(b < 0 for b in bases):
             return float("inf")
         total = 0.0
-        for h, b in zip(hubs, bases):
+        for h, b in zip(hubs, bases, strict=True):
             h = np.asarray(h, dtype=int)
             total += float(self.cost[h, b].sum()) + self.risk_weight * max(0.0, float(self.risk_coef[h].sum()))
         return total
@@ -237,7 +239,7 @@ class Instance:
         out: dict[str, dict[str, float]] = {}
         bases = self.bases(hubs)
         for t in LINEAR_TERMS:
-            raw = float(sum(self.terms[t][h, b].sum() for h, b in zip(hubs, bases)))
+            raw = float(sum(self.terms[t][h, b].sum() for h, b in zip(hubs, bases, strict=True)))
             out[t] = self._entry(t, raw)
         raw_risk = float(sum(max(0.0, self.risk_raw[h].sum()) for h in hubs))
         out["risk"] = self._entry("risk", raw_risk)
@@ -271,7 +273,7 @@ def moved_from(reference: Sequence[object] | np.ndarray, hubs: list[np.ndarray],
     """
     ref = np.asarray(reference, dtype=object)
     out: list[int] = []
-    for h, b in zip(hubs, bases):
+    for h, b in zip(hubs, bases, strict=True):
         h = np.asarray(h, dtype=int)
         if b >= 0:
             out += [int(p) for p in h[ref[h] != ref[b]]]
@@ -347,6 +349,11 @@ def _positions(region: Region, codes: tuple[str, ...], what: str) -> list[int]:
     return [index[c] for c in codes]
 
 
+def _pair(region: Region, pair: tuple[str, str], what: str) -> tuple[int, int]:
+    a, b = _positions(region, pair, what)
+    return a, b
+
+
 def _current_norm(term: np.ndarray, hubs: list[np.ndarray]) -> float:
     return float(sum(term[np.ix_(h, h)].sum(axis=0).min() for h in hubs))
 
@@ -401,7 +408,7 @@ def compile_problem(problem: Problem, region: Region, baseline: Plan | None = No
     risk_now = float(sum(max(0.0, risk_raw[h].sum()) for h in hubs_now))
     norms["risk"] = risk_now if risk_now > 0 else float((population * risk).sum()) / 100
     weights = problem.weights.as_dict()
-    cost = sum(weights[t] / norms[t] * terms[t] for t in LINEAR_TERMS)
+    cost = np.asarray(sum(weights[t] / norms[t] * terms[t] for t in LINEAR_TERMS), dtype=float)
 
     allowed = np.ones((n, n), dtype=bool)
     area = None
@@ -410,12 +417,12 @@ def compile_problem(problem: Problem, region: Region, baseline: Plan | None = No
         allowed = area[:, None] == area[None, :]
 
     index = region.index
-    together = [tuple(_positions(region, pair, "keep_together")) for pair in problem.keep_together]
+    together = [_pair(region, pair, "keep_together") for pair in problem.keep_together]
     if problem.colocated_together:
         for _, group in practices.groupby(practices["postcode"].str.replace(" ", "").str.upper()):
             codes = sorted(group.index)
             together += [(index[codes[0]], index[c]) for c in codes[1:]]
-    apart = [tuple(_positions(region, pair, "keep_apart")) for pair in problem.keep_apart]
+    apart = [_pair(region, pair, "keep_apart") for pair in problem.keep_apart]
     locked = tuple(np.array(sorted(_positions(region, g, "locked_hubs")), dtype=int) for g in problem.locked_hubs)
 
     edge_list = sorted((index[u], index[v]) if index[u] < index[v] else (index[v], index[u])

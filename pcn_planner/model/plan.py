@@ -24,9 +24,9 @@ from pcn_planner.core.files import atomic_write_text
 from pcn_planner.core.tables import Column, first_row_where, read_table
 
 if TYPE_CHECKING:
-    from pcn_planner.outputs.maps.offline import OfflineMap
     from pcn_planner.geography.region import Region
     from pcn_planner.model.problem import Bounds
+    from pcn_planner.outputs.maps.offline import OfflineMap
 
 #: Practice codes listed per hub in the notebook table of a plan without a region.
 _MEMBERS_SHOWN = 6
@@ -143,7 +143,7 @@ class Plan:
             Hub ids are PCN codes.
         """
         a = pd.Series(practices["pcn_code"].to_numpy(), index=practices["practice_code"].to_numpy())
-        labels = dict(zip(practices["pcn_code"], practices["pcn_name"]))
+        labels = dict(zip(practices["pcn_code"], practices["pcn_name"], strict=True))
         return cls(a, name, labels)
 
     @property
@@ -188,7 +188,7 @@ class Plan:
 
         joint = pd.crosstab(self.assignment, baseline.assignment.reindex(self.assignment.index))
         rows, cols = linear_sum_assignment(-joint.to_numpy())
-        match = {joint.index[r]: joint.columns[c] for r, c in zip(rows, cols)}
+        match = {joint.index[r]: joint.columns[c] for r, c in zip(rows, cols, strict=True)}
         return sorted(p for p, h in self.assignment.items() if match.get(h) != baseline.assignment.get(p))
 
     def on(self, region: Region, *, bounds: Bounds | None = None) -> Plan:
@@ -261,8 +261,8 @@ class Plan:
         >>> m = pp.Plan.current(region.atlas.practices).explore(region)
         >>> m.save("today.html")  # doctest: +SKIP
         """
-        from pcn_planner.outputs.maps.plan_map import plan_map
         from pcn_planner.model.problem import Bounds
+        from pcn_planner.outputs.maps.plan_map import plan_map
         from pcn_planner.scoring.scorecard import score_plan
 
         region = region if region is not None else self.region
@@ -311,7 +311,8 @@ def hub_table_html(plan: Plan) -> str:
     head = "<tr><th>hub</th><th>label</th><th>practices</th><th>practice codes</th></tr>"
     return (f'<div class="pcn-plan"><p><b>{esc(plan.name)}</b>: {len(plan):,} practices in {plan.k} hubs</p>'
             f'<table class="dataframe"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
-            f'<p><i>To see it on a map: <code>plan.on(region)</code> or <code>plan.explore(region)</code>.</i></p></div>')
+            f'<p><i>To see it on a map: <code>plan.on(region)</code> or '
+            f'<code>plan.explore(region)</code>.</i></p></div>')
 
 
 def partition_key(plan: Plan) -> frozenset[frozenset[str]]:
@@ -376,7 +377,7 @@ def read_plan_csv(path: str | Path, practice_codes: Iterable[str], name: str | N
                          file=path.name, field="practice_code")
     labels = {}
     if "hub_name" in frame.columns:
-        labels = {h: n for h, n in zip(frame["hub_id"], frame["hub_name"]) if n}
+        labels = {h: n for h, n in zip(frame["hub_id"], frame["hub_name"], strict=True) if n}
     return Plan(pd.Series(frame["hub_id"].to_numpy(), index=frame["practice_code"].to_numpy()),
                 name or path.stem, labels)
 

@@ -34,6 +34,7 @@ import yaml
 
 from pcn_planner.core.errors import InputError
 
+
 @dataclass(frozen=True)
 class Bounds:
     """Inclusive hub population bounds (registered patients).
@@ -207,7 +208,8 @@ class Problem:
             raise InputError("max_moved must be >= 0", field="rules.max_moved")
         for key, factor in self.growth.items():
             if not (isinstance(factor, (int, float)) and factor > 0):
-                raise InputError(f"growth factor for {key!r} must be a number > 0, got {factor!r}", field=f"growth.{key}")
+                raise InputError(f"growth factor for {key!r} must be a number > 0, got {factor!r}",
+                                 field=f"growth.{key}")
         for name in ("keep_together", "keep_apart"):
             pairs = tuple(tuple(str(c) for c in p) for p in getattr(self, name))
             if any(len(p) != 2 for p in pairs):

@@ -335,7 +335,7 @@ def hub_breach(inst: Instance, members: np.ndarray, rules: Sequence[HubRule] = H
 
     Used to vet candidate hubs; only per-hub rules apply (see :data:`HUB_RULES`).
     """
-    members = np.asarray(sorted(set(int(p) for p in members)), dtype=int)
+    members = np.asarray(sorted({int(p) for p in members}), dtype=int)
     if members.size == 0:
         return Violation("partition", "an empty hub")
     for rule in rules:

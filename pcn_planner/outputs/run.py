@@ -22,7 +22,7 @@ import json
 import platform
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +71,7 @@ def run_manifest(scorecard: Scorecard, *, command: str, parameters: dict | None 
         "pcn_planner_version": __version__,
         "python": platform.python_version(),
         "command": command,
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "wall_seconds": wall_seconds,
         "inputs": scorecard.region.inputs.to_dict(),
         "parameters": {
@@ -258,7 +258,8 @@ class Run:
         atlas = load_atlas(inputs.atlas_path)
         if atlas.data_hash != inputs.atlas_sha256:
             raise InputError(f"the atlas {inputs.atlas_path} has changed since this run was scored "
-                             "(its tables' hash differs); run the command again", file=where, field="inputs.atlas_sha256")
+                             "(its tables' hash differs); run the command again", file=where,
+                             field="inputs.atlas_sha256")
         travel = self._recorded_file("travel matrix", inputs.travel_matrix, inputs.travel_matrix_sha256,
                                      "travel_matrix")
         risk = self._recorded_file("risk file", inputs.risk_file, inputs.risk_file_sha256, "risk_file")

@@ -26,9 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import pandas as pd
-
 import numpy as np
+import pandas as pd
 
 from pcn_planner.model.instance import moved_from
 from pcn_planner.model.plan import Plan
@@ -86,7 +85,7 @@ def pair_hubs(plan_a: Plan, plan_b: Plan) -> dict[str, str]:
     # rows B, columns A: the assignment solver's tie-breaking then favours A's order
     joint = pd.crosstab(b, a)
     rows, cols = linear_sum_assignment(-joint.to_numpy())
-    return {str(joint.columns[c]): str(joint.index[r]) for r, c in zip(rows, cols) if joint.iat[r, c] > 0}
+    return {str(joint.columns[c]): str(joint.index[r]) for r, c in zip(rows, cols, strict=True) if joint.iat[r, c] > 0}
 
 
 def moved_practices(plan_a: Plan, plan_b: Plan, bases_b: Mapping[str, str]) -> pd.DataFrame:
@@ -201,7 +200,7 @@ class Comparison:
     @property
     def titles(self) -> tuple[str, str]:
         """Each side's name, with the plan's own name when it says more."""
-        return tuple(_side_title(n, c.plan) for n, c in zip(self.names, self.scorecards))  # type: ignore[return-value]
+        return (_side_title(self.names[0], self.scorecard_a.plan), _side_title(self.names[1], self.scorecard_b.plan))
 
     @property
     def pairs_broken_label(self) -> str:
@@ -334,8 +333,8 @@ def _summary(card_a: Scorecard, card_b: Scorecard, names: tuple[str, str], a_is_
     frame.insert(4, "difference", frame[names[1]].astype(float) - frame[names[0]].astype(float))
     for col in (names[0], names[1], "difference"):
         # Counts stay integers (object column), so summary.csv says 25, not 25.0.
-        frame[col] = pd.Series([int(v) if u == "count" else float(v) for v, u in zip(frame[col], frame["unit"])],
-                               index=frame.index, dtype=object)
+        values = [int(v) if u == "count" else float(v) for v, u in zip(frame[col], frame["unit"], strict=True)]
+        frame[col] = pd.Series(values, index=frame.index, dtype=object)
     return frame[["measure", "unit", names[0], names[1], "difference", "better"]]
 
 

@@ -280,7 +280,7 @@ class PlanSummary(dict[str, Any]):
     def _read_only(self, *_args: Any, **_kwargs: Any) -> None:
         raise TypeError("a plan summary is read-only: score the plan again to change it")
 
-    __setitem__ = __delitem__ = __setattr__ = __delattr__ = _read_only  # type: ignore[assignment]
+    __setitem__ = __delitem__ = __setattr__ = __delattr__ = _read_only
     clear = pop = popitem = setdefault = update = __ior__ = _read_only  # type: ignore[assignment]
 
     def __hash__(self) -> int:  # type: ignore[override]

@@ -11,6 +11,7 @@ from each patient's home LSOA centroid to the hub's base site.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -23,10 +24,10 @@ from pcn_planner.core.pieces import connected_pieces
 from pcn_planner.geography.shapes import hub_geometry
 from pcn_planner.model import rules
 from pcn_planner.model.instance import Instance, compile_problem
-from pcn_planner.model.rules import Violation
-from pcn_planner.scoring.metrics import HUB, PLAN, PlanSummary
 from pcn_planner.model.plan import Plan
 from pcn_planner.model.problem import Bounds, Problem
+from pcn_planner.model.rules import Violation
+from pcn_planner.scoring.metrics import HUB, PLAN, PlanSummary
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -134,7 +135,7 @@ class Scorecard:
     instance: Instance = field(repr=False)
     violations: tuple[Violation, ...] = field(default=(), repr=False)
 
-    def hub_breaches(self, hub_id: str) -> list[str]:
+    def hub_breaches(self, hub_id: Hashable) -> list[str]:
         """The rules one hub breaks, in words without its name (e.g. ``["71,240 patients > max 70,000"]``)."""
         ids = list(self.hubs.index)
         return [v.detail for v in self.violations if v.hub is not None and ids[v.hub] == hub_id]
@@ -280,11 +281,11 @@ def score_instance(region: Region, inst: Instance, plan: Plan) -> Scorecard:
     bases = inst.bases(hubs_pos)
     if any(b < 0 for b in bases):  # no member may serve the whole hub (nesting): judge travel from its own best site
         bases = [b if b >= 0 else int(pos[np.argmin(region.travel_cost[np.ix_(pos, pos)].sum(axis=0))])
-                 for b, pos in zip(bases, hubs_pos)]
+                 for b, pos in zip(bases, hubs_pos, strict=True)]
     moved = set(inst.moved_positions(hubs_pos, bases))
     plain_adjacency = _plain_adjacency(region, inst)
     rows = {}
-    for hub, pos, base in zip(ids, hubs_pos, bases):
+    for hub, pos, base in zip(ids, hubs_pos, bases, strict=True):
         row = hub_row(region, members[hub], imd, risk, population, base)
         pieces = rules.Contiguity.pieces(inst, pos)
         row["_pieces"] = len(pieces)
@@ -323,32 +324,32 @@ def score_instance(region: Region, inst: Instance, plan: Plan) -> Scorecard:
         pairs_broken += n * (n - 1) // 2 - int((hubs_in * (hubs_in - 1) // 2).sum())
 
     travel_means = hubs["travel_mean_min"]
-    summary = PlanSummary(**{
-        "hubs": int(len(hubs)),
-        "hubs_in_band": int((hubs["band"] == "ok").sum()),
-        "hubs_out_of_band": int((hubs["band"] != "ok").sum()),
-        "non_contiguous_hubs": int((~hubs["contiguous"]).sum()),
-        "patients": int(hubs["patients"].sum()),
-        "smallest_hub": int(hubs["patients"].min()),
-        "largest_hub": int(hubs["patients"].max()),
-        "travel_mean_min": float(weights @ minutes / placed),
-        "travel_p90_min": weighted_quantile(minutes, weights, 0.9),
-        "worst_hub_travel_p90_min": float(hubs["travel_p90_min"].max()),
-        "town_outside_share": float(outside["town"]),
-        "lad_outside_share": float(outside["lad"]),
-        "catchment_outside_share": float(outside["catchment"]),
-        "towns_split": towns_split,
-        "lad_crossings": int((hubs["lads"] > 1).sum()),
-        "sub_icb_crossings": int((hubs["sub_icbs"] > 1).sum()),
-        "cut_edges": int(cut),
-        "hubs_without_anchor": int((~hubs["has_anchor"]).sum()),
-        "max_high_risk_share": float(hubs["high_risk_share"].max()),
-        "practices_moved": len(moved),
-        "pcn_pairs_broken": int(pairs_broken),
-        "travel_mean_spread_min": float(travel_means.max() - travel_means.min()),
-        "travel_mean_cv": float(travel_means.std(ddof=0) / travel_means.mean()),
-        "imd_deprived_share_spread": float(hubs["imd_most_deprived_share"].max() - hubs["imd_most_deprived_share"].min()),
-    })
+    summary = PlanSummary(
+        hubs=len(hubs),
+        hubs_in_band=int((hubs["band"] == "ok").sum()),
+        hubs_out_of_band=int((hubs["band"] != "ok").sum()),
+        non_contiguous_hubs=int((~hubs["contiguous"]).sum()),
+        patients=int(hubs["patients"].sum()),
+        smallest_hub=int(hubs["patients"].min()),
+        largest_hub=int(hubs["patients"].max()),
+        travel_mean_min=float(weights @ minutes / placed),
+        travel_p90_min=weighted_quantile(minutes, weights, 0.9),
+        worst_hub_travel_p90_min=float(hubs["travel_p90_min"].max()),
+        town_outside_share=float(outside["town"]),
+        lad_outside_share=float(outside["lad"]),
+        catchment_outside_share=float(outside["catchment"]),
+        towns_split=towns_split,
+        lad_crossings=int((hubs["lads"] > 1).sum()),
+        sub_icb_crossings=int((hubs["sub_icbs"] > 1).sum()),
+        cut_edges=int(cut),
+        hubs_without_anchor=int((~hubs["has_anchor"]).sum()),
+        max_high_risk_share=float(hubs["high_risk_share"].max()),
+        practices_moved=len(moved),
+        pcn_pairs_broken=int(pairs_broken),
+        travel_mean_spread_min=float(travel_means.max() - travel_means.min()),
+        travel_mean_cv=float(travel_means.std(ddof=0) / travel_means.mean()),
+        imd_deprived_share_spread=float(hubs["imd_most_deprived_share"].max() - hubs["imd_most_deprived_share"].min()),
+    )
     hubs = hubs.drop(columns=[c for c in hubs.columns if c.startswith("_")])
     return Scorecard(plan=plan, bounds=bounds, hubs=hubs, summary=summary, problems=[v.text for v in violations],
                      baseline_name=inst.baseline_name, region=region, instance=inst, violations=violations)

@@ -24,12 +24,13 @@ import json
 from collections.abc import Hashable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import folium
 import networkx as nx
 import numpy as np
 import pandas as pd
+from branca.element import Figure
 from folium.plugins import DualMap
 
 from pcn_planner.core.files import atomic_write_text, staged_directory
@@ -94,7 +95,7 @@ _PANEL_PX = 390
 # ---------------------------------------------------------------------------
 
 
-def comparison_colours(comparison: Comparison) -> tuple[dict[str, str], dict[str, str]]:
+def comparison_colours(comparison: Comparison) -> tuple[dict[Hashable, str], dict[Hashable, str]]:
     """Fill colours of A's and B's hubs: paired hubs share one colour where possible.
 
     A paired couple of hubs is one node of a joint graph whose edges are the
@@ -452,7 +453,8 @@ def _move_text(comparison: Comparison, r: Any) -> str:
     return text
 
 
-def _add_moves(m: folium.Map, comparison: Comparison, *, dashed: bool, fill: Mapping[str, str] | None = None) -> None:
+def _add_moves(m: folium.Map, comparison: Comparison, *, dashed: bool,
+               fill: Mapping[Hashable, str] | None = None) -> None:
     """Rings round the practices that change hub, with a tooltip saying where from and to."""
     practices = comparison.scorecard_a.region.atlas.practices
     layer = folium.FeatureGroup(name=_LAYER_MOVES, show=True).add_to(m)
@@ -556,7 +558,7 @@ def difference_map(comparison: Comparison) -> folium.Map:
     centre = [(box[0][0] + box[1][0]) / 2, (box[0][1] + box[1][1]) / 2]
     m = folium.Map(location=centre, tiles=None, zoom_start=10, control_scale=True, zoom_snap=0.25,
                    zoom_delta=0.5, zoom_control="bottomright", position="absolute", top="0%", left="0%")
-    m.get_root().header.add_child(folium.Element(
+    cast("Figure", m.get_root()).header.add_child(folium.Element(
         _page_css() + _position_css(m, "0px", f"calc(100% - {_PANEL_PX}px)")))
     _add_panes(m)
     b_to_a = {b: a for a, b in comparison.pairing.items()}

@@ -327,7 +327,7 @@ def _attrs(tag: str) -> dict[str, str]:
     return {m.group("name").lower(): m.group("value") for m in _ATTR.finditer(tag)}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _inline_script(rel: str) -> str:
     """A ``<script>`` element holding the vendored JS file ``rel``."""
     text = _asset_path(rel).read_text(encoding="utf-8")
@@ -339,7 +339,7 @@ def _inline_script(rel: str) -> str:
     return f"<script>\n{text}\n</script>"
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _inline_style(rel: str) -> str:
     """A ``<style>`` element holding the vendored CSS file ``rel``, its url()s as data URIs."""
     css_path = _asset_path(rel)

@@ -30,7 +30,7 @@ import math
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import folium
 import networkx as nx
@@ -39,7 +39,7 @@ import pandas as pd
 import shapely
 import shapely.geometry
 import shapely.ops
-from branca.element import MacroElement, Template
+from branca.element import Figure, MacroElement, Template
 
 from pcn_planner.geography.territories import METRIC_CRS  # British National Grid: areas, buffers, labels
 from pcn_planner.model.problem import Bounds
@@ -209,7 +209,7 @@ def hub_colours(
     graph.add_nodes_from(nodes)
     graph.remove_edges_from(nx.selfloop_edges(graph))
     # Stable order whatever the input order: sort nodes, then largest degree first.
-    ordered = nx.Graph()
+    ordered: nx.Graph[Hashable] = nx.Graph()
     ordered.add_nodes_from(sorted(graph.nodes, key=str))
     ordered.add_edges_from(graph.edges)
     labs = [_lab(c) for c in palette]
@@ -231,13 +231,13 @@ def hub_colours(
 def hub_adjacency(scorecard: Scorecard, *, tolerance_m: float = 50.0) -> nx.Graph:
     """Hubs that touch on the map (within ``tolerance_m``) or share a practice-graph edge."""
     geometry = scorecard.geometry
-    graph = nx.Graph()
+    graph: nx.Graph[Hashable] = nx.Graph()
     graph.add_nodes_from(geometry.index)
     metric = geometry.geometry.to_crs(METRIC_CRS).buffer(tolerance_m / 2).to_numpy()
     tree = shapely.STRtree(metric)
     left, right = tree.query(metric, predicate="intersects")
     ids = geometry.index.to_numpy()
-    graph.add_edges_from((ids[i], ids[j]) for i, j in zip(left, right) if i < j)
+    graph.add_edges_from((ids[i], ids[j]) for i, j in zip(left, right, strict=True) if i < j)
     assignment = scorecard.plan.assignment
     for u, v in scorecard.region.graph.edges:
         if u in assignment.index and v in assignment.index and assignment[u] != assignment[v]:
@@ -367,7 +367,7 @@ def simplify_shapes(geoms: np.ndarray, coverage: bool) -> np.ndarray:
     if coverage:
         try:
             out = shapely.coverage_simplify(geoms, SIMPLIFY_DEG)
-        except Exception:  # not a coverage after all, or an old GEOS
+        except (AttributeError, shapely.errors.ShapelyError):  # shapely < 2.1, GEOS < 3.12 or not a coverage
             out = shapely.simplify(geoms, SIMPLIFY_DEG, preserve_topology=True)
     else:
         out = shapely.simplify(geoms, SIMPLIFY_DEG, preserve_topology=True)
@@ -384,7 +384,7 @@ def feature_collection(geoms: np.ndarray, properties: list[dict]) -> dict:
     Each feature's ``id`` is its properties' ``"id"`` (else its position).
     """
     features = []
-    for i, (geom, props) in enumerate(zip(geoms, properties)):
+    for i, (geom, props) in enumerate(zip(geoms, properties, strict=True)):
         if geom is None or geom.is_empty:
             continue
         features.append({"type": "Feature", "id": str(props.get("id", i)), "properties": props,
@@ -402,11 +402,11 @@ def label_points(geometry: gpd.GeoSeries) -> dict[Hashable, tuple[float, float]]
         biggest = max(parts, key=lambda p: p.area)
         try:
             point = shapely.ops.polylabel(biggest, tolerance=50.0)
-        except Exception:
+        except Exception:  # noqa: BLE001 - cosmetic; what polylabel raises differs by shapely version
             point = biggest.representative_point()
         points[hub] = point
     back = type(geometry)(list(points.values()), crs=METRIC_CRS).to_crs("EPSG:4326")
-    return {hub: (p.y, p.x) for hub, p in zip(points, back)}
+    return {hub: (p.y, p.x) for hub, p in zip(points, back, strict=True)}
 
 
 # ---------------------------------------------------------------------------
@@ -662,7 +662,7 @@ def plan_map(scorecard: Scorecard, *, gap: float | None = None, title: str | Non
     west, south, east, north = (float(v) for v in geometry.total_bounds)
     m = OfflineMap(location=[(south + north) / 2, (west + east) / 2], tiles=None, zoom_start=10,
                    control_scale=True, zoom_snap=0.25, zoom_delta=0.5, zoom_control="bottomright")
-    m.get_root().header.add_child(folium.Element(page_css()))
+    cast("Figure", m.get_root()).header.add_child(folium.Element(page_css()))
     for name, z in (("pcnLsoa", 410), ("pcnBorders", 420), ("pcnPoints", 450)):
         folium.map.CustomPane(name, z_index=z, pointer_events=name != "pcnBorders").add_to(m)
 
@@ -688,7 +688,7 @@ def plan_map(scorecard: Scorecard, *, gap: float | None = None, title: str | Non
 
 
 def _add_hub_layer(m: folium.Map, scorecard: Scorecard, geometry: gpd.GeoDataFrame,
-                   colours: Mapping[Hashable, str], flagged: list[Hashable]) -> None:
+                   colours: Mapping[Hashable, str], flagged: Sequence[Hashable]) -> None:
     region, bounds, hubs = scorecard.region, scorecard.bounds, scorecard.hubs
     practices = region.atlas.practices
     layer = folium.FeatureGroup(name=LAYER_HUBS, show=True).add_to(m)
@@ -849,7 +849,7 @@ def _add_hospital_layer(m: folium.Map, atlas: Any, box: tuple[float, float, floa
 def _lsoa_layer(m: folium.Map, name: str, geoms: np.ndarray, props: list[dict], colours: list[str],
                 css_class: str) -> None:
     data = feature_collection(geoms, props)
-    by_id = {p["id"]: c for p, c in zip(props, colours)}
+    by_id = {p["id"]: c for p, c in zip(props, colours, strict=True)}
     folium.GeoJson(
         data, name=name, show=False, pane="pcnLsoa",
         style_function=lambda f: {"fillColor": by_id.get(f["id"], _NO_DATA), "fillOpacity": 0.85,
@@ -862,12 +862,11 @@ def _lsoa_layer(m: folium.Map, name: str, geoms: np.ndarray, props: list[dict], 
 def _add_imd_layer(m: folium.Map, atlas: Any, owned: pd.DataFrame, geoms: np.ndarray) -> None:
     lsoas = atlas.lsoas.reindex(owned.index)
     props, colours = [], []
-    for code, (nm, decile) in zip(owned.index, zip(lsoas["lsoa11nm"], lsoas["imd_decile"])):
-        known = pd.notna(decile)
-        d = int(decile) if known else None
-        what = f"IMD 2019 decile {d} (1 = most deprived 10%)" if known else "IMD decile not known"
+    for code, nm, decile in zip(owned.index, lsoas["lsoa11nm"], lsoas["imd_decile"], strict=True):
+        d = int(decile) if pd.notna(decile) else None
+        what = f"IMD 2019 decile {d} (1 = most deprived 10%)" if d is not None else "IMD decile not known"
         props.append({"id": code, "tip": f"<b>{html.escape(str(nm))}</b> {code}<br>{what}"})
-        colours.append(IMD_COLOURS[d - 1] if known and 1 <= d <= 10 else _NO_DATA)
+        colours.append(IMD_COLOURS[d - 1] if d is not None and 1 <= d <= 10 else _NO_DATA)
     _lsoa_layer(m, LAYER_IMD, geoms, props, colours, "pcn-imd")
 
 
@@ -885,7 +884,7 @@ def _add_travel_layer(m: folium.Map, scorecard: Scorecard, owned: pd.DataFrame, 
     region, plan, hubs = scorecard.region, scorecard.plan, scorecard.hubs
     names = region.atlas.lsoas["lsoa11nm"].reindex(owned.index)
     props, colours = [], []
-    for code, owner in zip(owned.index, owned["practice_code"]):
+    for code, owner in zip(owned.index, owned["practice_code"], strict=True):
         hub = plan.assignment.get(owner)
         base = hubs.at[hub, "base_practice"] if hub in hubs.index else None
         minutes = (float(region.travel.at[code, base])
@@ -933,7 +932,8 @@ def gap_text(gap: float | None) -> str:
     return "gap: not certified" if _gap(gap) is None else f"gap {gap_words(gap)}"
 
 
-def _title_block(scorecard: Scorecard, gap: float | None, title: str | None, flagged: list[Hashable]) -> MacroElement:
+def _title_block(scorecard: Scorecard, gap: float | None, title: str | None,
+                 flagged: Sequence[Hashable]) -> MacroElement:
     esc = html.escape
     s, hubs, bounds = scorecard.summary, scorecard.hubs, scorecard.bounds
     k = scorecard.plan.k
@@ -994,7 +994,7 @@ def _legend(m: folium.Map, bounds: Bounds, box: list[list[float]], *, lsoa_layer
         travel = "".join(
             f'<div class="pcn-row"><span class="pcn-key">{swatch_html(c)}</span><span>'
             f'{f"{lo:.0f}–{hi:.0f} min" if math.isfinite(hi) else f"{lo:.0f} min or more"}</span></div>'
-            for (lo, hi), c in zip(TRAVEL_BANDS, TRAVEL_COLOURS))
+            for (lo, hi), c in zip(TRAVEL_BANDS, TRAVEL_COLOURS, strict=True))
         rows.append(f'<div id="pcn-legend-travel" style="display:none"><h2>Car travel, home LSOA to hub base</h2>'
                     f'{travel}</div>')
     extra = "deprivation, travel times and a web background" if lsoa_layers else "a web background"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import math
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from pcn_planner.scoring.metrics import HUB, PLAN
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+    from matplotlib.typing import RcKeyType
 
     from pcn_planner.scoring.scorecard import Scorecard
 
@@ -50,7 +51,7 @@ def _figure(width: float, height: float) -> Figure:
     return fig
 
 
-_RC = {
+_RC: dict[RcKeyType, Any] = {
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans", "Arial", "Liberation Sans", "Helvetica"],
     "svg.fonttype": "path",
@@ -133,7 +134,7 @@ def population_chart(scorecard: Scorecard, *, salt: str = "pop") -> str:
     ax.barh(y[~out], values[~out], color=NHS_BLUE, height=0.68, zorder=2)
     ax.barh(y[out], values[out], color=FLAG_RED, height=0.68, hatch="///", edgecolor="white", linewidth=0,
             zorder=2)
-    for yi, v, o in zip(y, values, out):
+    for yi, v, o in zip(y, values, out, strict=True):
         ax.text(v + top * 0.008, yi, f"{v:,.0f}" + ("  ⚠" if o else ""), va="center", ha="left", fontsize=9.5,
                 color=FLAG_RED if o else NHS_TEXT, fontweight="bold" if o else "normal", zorder=3,
                 bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.8})
@@ -162,7 +163,7 @@ def travel_chart(scorecard: Scorecard, *, salt: str = "travel") -> str:
     ax.barh(y, p90, color="#A6C8E8", height=0.68, zorder=2)
     ax.barh(y, mean, color=NHS_DARK_BLUE, height=0.34, zorder=3)
     top = np.nanmax(p90) * 1.3
-    for yi, m, p in zip(y, mean, p90):
+    for yi, m, p in zip(y, mean, p90, strict=True):
         ax.text(p + top * 0.01, yi, f"{m:.1f} / {p:.1f}", va="center", ha="left", fontsize=9.5, color=NHS_TEXT)
     overall = scorecard.summary["travel_mean_min"]
     ax.axvline(overall, color=NHS_TEXT, linewidth=1, linestyle=(0, (2, 2)), zorder=4)
@@ -200,10 +201,7 @@ def travel_histogram(scorecard: Scorecard, *, salt: str = "hist", width: float =
     minutes, weights = patient_minutes(scorecard)
     keep = np.isfinite(minutes) & (weights > 0)
     minutes, weights = minutes[keep], weights[keep]
-    if len(minutes):
-        top = max(20.0, 2 * math.ceil(weighted_quantile(minutes, weights, 0.995) / 2) + 2)
-    else:
-        top = 20.0
+    top = max(20.0, 2 * math.ceil(weighted_quantile(minutes, weights, 0.995) / 2) + 2) if len(minutes) else 20.0
     edges = np.arange(0, top + 0.5, 2.0)
     counts, _ = np.histogram(np.clip(minutes, 0, top - 1e-9), bins=edges, weights=weights)
     beyond = float(weights[minutes >= top].sum())

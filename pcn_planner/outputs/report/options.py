@@ -110,7 +110,8 @@ def _notes(run: Run, first: Run) -> list[str]:
     mine, theirs = run.inputs, first.inputs
     notes = []
     if mine.risk_file != theirs.risk_file:
-        notes.append(f"risk scored with {'its own risk file ' + Path(mine.risk_file).name if mine.risk_file else 'the default risk index'}")
+        risk = f"its own risk file {Path(mine.risk_file).name}" if mine.risk_file else "the default risk index"
+        notes.append(f"risk scored with {risk}")
     if mine.travel_matrix != theirs.travel_matrix:
         notes.append(f"travel from {Path(mine.travel_matrix).name if mine.travel_matrix else 'the travel model'}")
     if mine.min_share != theirs.min_share:
@@ -150,8 +151,8 @@ def load_options(run_dirs: Sequence[str | Path], names: Sequence[str] | None = N
                                                                for c in cards]
     if names is None:  # two runs of the same plan name: tell them apart by folder
         counts = pd.Series(shown).value_counts()
-        shown = [f"{n} ({r.name})" if counts[n] > 1 else n for n, r in zip(shown, runs)]
+        shown = [f"{n} ({r.name})" if counts[n] > 1 else n for n, r in zip(shown, runs, strict=True)]
     slugs = _unique([slugify(n) for n in shown])
     return [Option(name=name, slug=slug, path=run.path, scorecard=card, manifest=run.manifest,
                    recorded=run.summary, notes=_notes(run, runs[0]))
-            for run, card, name, slug in zip(runs, cards, shown, slugs)]
+            for run, card, name, slug in zip(runs, cards, shown, slugs, strict=True)]

@@ -23,8 +23,8 @@ rules, the objective, the gap) are defined once, in :mod:`.words`.
 Each plan is scored again in its own run's context (:class:`~pcn_planner.outputs.run.Run`:
 the atlas, user files, threshold, problem and baseline the run recorded), so
 the report's verdicts are the ones the command that wrote the run printed; a
-run whose recorded inputs are missing or changed is refused, naming the input. Files go to a staging folder and are moved into
-``out`` only when all of them are complete; each file is written atomically.
+run whose recorded inputs are missing or changed is refused, naming the input. Files go to a staging
+folder and are moved into ``out`` only when all of them are complete; each file is written atomically.
 
 The parts live beside this module: :mod:`.options` reads the run folders,
 :mod:`.charts` draws the charts, :mod:`.static_map` the PNG map, :mod:`.excel`

@@ -42,7 +42,7 @@ def _label_point(geom):
     biggest = max(parts, key=lambda p: p.area)
     try:
         return shapely.ops.polylabel(biggest, tolerance=50.0)
-    except Exception:
+    except Exception:  # noqa: BLE001 - cosmetic; what polylabel raises differs by shapely version
         return biggest.representative_point()
 
 
@@ -63,14 +63,15 @@ def _crowded(geo, points: dict[str, tuple[float, float]], metres_per_inch: float
     np.fill_diagonal(dist, np.inf)
     across = np.sqrt(geo.geometry.area.reindex(hubs).to_numpy(float)) / metres_per_inch
     crowded = (across < 0.8) | (dist.min(axis=1) < 0.32)
-    graph: nx.Graph = nx.Graph()
+    graph: nx.Graph[str] = nx.Graph()
     for a in np.flatnonzero(crowded):
         for b in np.flatnonzero(crowded):
             if a < b and dist[a, b] < 1.0:
                 graph.add_edge(hubs[a], hubs[b])
     if graph.number_of_nodes() == 0:
         return []
-    return sorted(max(nx.connected_components(graph), key=len))
+    largest = max(nx.connected_components(graph), key=len)
+    return sorted(largest)
 
 
 def _fit_extent(x0: float, y0: float, x1: float, y1: float, aspect: float) -> tuple[float, float, float, float]:
@@ -192,10 +193,10 @@ def plan_figure(scorecard: Scorecard, *, gap: float | None = None, title: str | 
             Patch(facecolor="white", edgecolor=FLAG_RED, linestyle="--", linewidth=2,
                   label="⚠ Hub out of band or not in one piece"),
         ]
-        leg = ax.legend(handles=size_handles + other, loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=3,
-                        fontsize=9.5, frameon=False, title="Practices: circle area ∝ list size", title_fontsize=9.5,
-                        columnspacing=1.6, handletextpad=0.5, labelspacing=0.8, borderaxespad=0.2)
-        leg._legend_box.align = "left"  # noqa: SLF001 (matplotlib has no public switch)
+        ax.legend(handles=size_handles + other, loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=3,
+                  fontsize=9.5, frameon=False, title="Practices: circle area ∝ list size", title_fontsize=9.5,
+                  columnspacing=1.6, handletextpad=0.5, labelspacing=0.8, borderaxespad=0.2,
+                  alignment="left")  # entries flush left under the title
 
         if inset:
             x0, y0, x1, y1 = inset
@@ -204,7 +205,7 @@ def plan_figure(scorecard: Scorecard, *, gap: float | None = None, title: str | 
             ax.text(x0, y1, " Inset ", ha="left", va="bottom", fontsize=9, fontweight="bold", color=NHS_TEXT,
                     zorder=9, bbox={"facecolor": "white", "edgecolor": NHS_TEXT, "linewidth": 1, "pad": 1.5})
             top = head + key_h + 0.6
-            towns = hubs.loc[[h for h in in_inset], "dominant_town"].value_counts()
+            towns = hubs.loc[list(in_inset), "dominant_town"].value_counts()
             where = f" – {towns.index[0]} area" if len(towns) else ""
             fig.text(fx(margin + map_w + 0.35), fy(top - 0.08), f"Inset{where}", fontsize=11, fontweight="bold",
                      color=NHS_TEXT, va="bottom")
