@@ -160,6 +160,7 @@ def _parse_weights(text: str) -> dict[str, float]:
 def _optimise(args: argparse.Namespace) -> int:
     from pcn_planner.model.problem import Problem
     from pcn_planner.optimise import optimise
+    from pcn_planner.scoring.metrics import gap_words
 
     problem = Problem.from_file(args.problem) if args.problem else Problem()
     changes: dict = {}
@@ -197,7 +198,7 @@ def _optimise(args: argparse.Namespace) -> int:
         if progress:
             progress.close()
     print_scorecard(result.scorecard)
-    gap = "not certified (no bound)" if result.gap is None else f"{result.gap:.2%}"
+    gap = gap_words(result.gap)
     print(f"\nobjective {result.objective:.4f}, lower bound "
           f"{'none' if result.bound is None else f'{result.bound:.4f}'}, gap {gap}; "
           f"{result.status}, stopped by {result.stopped_by}, {result.wall_seconds:.1f} s ({result.solver} "
@@ -205,7 +206,7 @@ def _optimise(args: argparse.Namespace) -> int:
     for term, v in result.objective_terms.items():
         print(f"  {term:<11} weight {v['weight']:<5g} x {v['normalised']:.3f} of today's = {v['contribution']:.4f}")
     for i, alt in enumerate(result.alternatives, 1):
-        gap = "n/a" if alt.gap is None else f"{alt.gap:.2%}"
+        gap = gap_words(alt.gap)
         print(f"alternative {i}: objective {alt.objective:.4f} (gap {gap}), "
               f"{alt.practices_moved_from_best} practices in a different hub from the best")
     k = problem.k if isinstance(problem.k, int) else f"{problem.k[0]}-{problem.k[1]}"
@@ -295,9 +296,11 @@ def _compare(args: argparse.Namespace) -> int:
     write_comparison(comparison, out, gap_a=gaps[0], gap_b=gaps[1])
     print(comparison.summary_table().to_string())
     for card, name in zip(cards, names, strict=True):
-        verdict = "; ".join(card.problems) if card.problems else "every rule kept"
-        print(f"\n{name}: {card.summary['hubs'] - card.summary['non_contiguous_hubs']}/{card.summary['hubs']} "
-              f"contiguous; {verdict}")
+        s = card.summary
+        verdict = (f"{len(card.problems)} rule(s) broken:" if card.problems else "every rule kept")
+        print(f"\n{name}: {s['hubs'] - s['non_contiguous_hubs']}/{s['hubs']} contiguous; {verdict}")
+        for problem in card.problems:
+            print(f"  - {problem}")
         for a, b, why in card.added_links.itertuples(index=False):
             print(f"  added link {a}-{b}: {why}")
     print(f"\n{len(comparison.moved)} practices have moved; {len(comparison.pairs_broken)} pairs of practices "

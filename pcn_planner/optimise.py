@@ -26,6 +26,7 @@ from pcn_planner.model.feasibility import explain_or_raise
 from pcn_planner.model.instance import Instance, compile_problem, moved_from
 from pcn_planner.model.plan import Plan
 from pcn_planner.model.problem import Problem
+from pcn_planner.scoring.metrics import gap_text, gap_words
 from pcn_planner.scoring.scorecard import Scorecard, score_instance
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ class Alternative:
     practices_moved_from_best: int
 
     def __repr__(self) -> str:
-        gap = "n/a" if self.gap is None else f"{self.gap:.2%}"
+        gap = gap_words(self.gap)
         return (f"<Alternative {self.plan.name!r}: objective {self.objective:.4f} (gap {gap}), "
                 f"{self.practices_moved_from_best} practices differ from the best>")
 
@@ -140,14 +141,14 @@ class Result:
 
         from pcn_planner.outputs.maps.plan_map import plan_map
 
-        gap = "no certified bound" if self.gap is None else f"gap {self.gap:.2%}"
+        gap = gap_text(self.gap)
         head = (f"<p><b>{escape(self.plan.name)}</b>: objective {self.objective:.4f}, {gap}, "
                 f"{escape(self.status)}, {self.wall_seconds:.1f} s</p>")
         return head + plan_map(self.scorecard, gap=self.gap, lsoa_layers=False)._repr_html_() + \
             self.scorecard._repr_html_()
 
     def __repr__(self) -> str:
-        gap = "none" if self.gap is None else f"{self.gap:.2%}"
+        gap = gap_words(self.gap)
         return (f"<Result {self.plan.name!r}: K={self.plan.k}, objective {self.objective:.4f}, gap {gap}, "
                 f"{self.status} in {self.wall_seconds:.1f} s>")
 

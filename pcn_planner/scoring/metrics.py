@@ -1,5 +1,8 @@
 """The metrics registry: every measure of a hub or a plan, declared once.
 
+The gap's words (:func:`gap_words`) live here too, so that every output says
+a certified gap the same way.
+
 Each :class:`Metric` carries its label, unit, definition and formula (the
 same words as ``docs/metrics.md``, which a test keeps in step), which
 direction is better, and how to show a value. The scorecard computes the
@@ -101,6 +104,33 @@ def format_value(kind: Kind, value: Any) -> str:
     if kind == "decile":
         return f"{v:.1f}"
     return f"{v:.2f}"
+
+
+def _finite_gap(gap: float | None) -> float | None:
+    """The gap as a float, or None when there is none (missing or not finite)."""
+    if gap is None:
+        return None
+    value = float(gap)
+    return value if math.isfinite(value) else None
+
+
+def format_gap(gap: float | None) -> str:
+    """A gap as a number, ``0.42%`` (two decimals, as solvers report it); ``–`` when there is none."""
+    value = _finite_gap(gap)
+    return "–" if value is None else f"{value:.2%}"
+
+
+def gap_words(gap: float | None) -> str:
+    """A run's certified gap in words: ``0.42%``, ``0.00% (optimal)`` or ``not certified``."""
+    value = _finite_gap(gap)
+    if value is None:
+        return "not certified"
+    return "0.00% (optimal)" if value <= 0 else format_gap(value)
+
+
+def gap_text(gap: float | None) -> str:
+    """The certified gap in words for a map title: ``gap 0.42%``, ``gap 0.00% (optimal)`` or not certified."""
+    return "gap: not certified" if _finite_gap(gap) is None else f"gap {gap_words(gap)}"
 
 
 def _m(key: str, label: str, unit: str, definition: str, kind: Kind, better: Better = None,

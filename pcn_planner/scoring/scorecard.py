@@ -190,7 +190,7 @@ class Scorecard:
 
         columns = ["hub_name", "patients", "practices", "band", "contiguous", "base_name", "travel_mean_min",
                    "travel_p90_min", "dominant_town", "town_share", "high_risk_share", "has_anchor"]
-        shown = self.hubs[columns].rename(columns={"hub_name": "Hub", "base_name": "Base site",
+        shown = self.hubs[columns].rename(columns={"hub_name": "Hub", "base_name": HUB["base_practice"].label,
                                                    **{c: HUB[c].label for c in columns if c in HUB}})
         formats = {HUB[c].label: HUB[c].format for c in columns if c in HUB and HUB[c].kind != "text"}
         styler = shown.style.format(formats).apply(

@@ -49,7 +49,6 @@ from pcn_planner.outputs.maps.plan_map import (
     add_practice_layer,
     circle_svg,
     feature_collection,
-    gap_text,
     hub_adjacency,
     hub_colours,
     hub_popup_html,
@@ -65,6 +64,7 @@ from pcn_planner.outputs.maps.plan_map import (
     swatch_html,
 )
 from pcn_planner.scoring.differences import Comparison, summary_metric
+from pcn_planner.scoring.metrics import gap_text
 from pcn_planner.scoring.scorecard import Scorecard
 
 __all__ = [

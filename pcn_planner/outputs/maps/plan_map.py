@@ -45,7 +45,7 @@ from pcn_planner.geography.territories import METRIC_CRS  # British National Gri
 from pcn_planner.model.problem import Bounds
 from pcn_planner.outputs.maps.links import add_link_layer
 from pcn_planner.outputs.maps.offline import OfflineMap
-from pcn_planner.scoring.metrics import HUB, PLAN, format_value
+from pcn_planner.scoring.metrics import HUB, PLAN, format_value, gap_text
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -69,10 +69,7 @@ __all__ = [
     "add_practice_layer",
     "circle_svg",
     "feature_collection",
-    "format_gap",
     "format_metric",
-    "gap_text",
-    "gap_words",
     "hub_adjacency",
     "hub_colours",
     "hub_popup_html",
@@ -903,33 +900,6 @@ def _add_travel_layer(m: folium.Map, scorecard: Scorecard, owned: pd.DataFrame, 
 
 # The optimality gap is not a plan metric (it describes a solve, not a plan), so it is not in the
 # registry; its words are here, once, for the maps, the report and the batch summary.
-
-
-def _gap(gap: float | None) -> float | None:
-    """The gap as a float, or None when there is none (missing or not finite)."""
-    if gap is None:
-        return None
-    value = float(gap)
-    return value if math.isfinite(value) else None
-
-
-def format_gap(gap: float | None) -> str:
-    """A gap as a number, ``0.42%`` (two decimals, as solvers report it); ``–`` when there is none."""
-    value = _gap(gap)
-    return "–" if value is None else f"{value:.2%}"
-
-
-def gap_words(gap: float | None) -> str:
-    """A run's certified gap in words: ``0.42%``, ``0.00% (optimal)`` or ``not certified``."""
-    value = _gap(gap)
-    if value is None:
-        return "not certified"
-    return "0.00% (optimal)" if value <= 0 else format_gap(value)
-
-
-def gap_text(gap: float | None) -> str:
-    """The certified gap in words for a map title: ``gap 0.42%``, ``gap 0.00% (optimal)`` or not certified."""
-    return "gap: not certified" if _gap(gap) is None else f"gap {gap_words(gap)}"
 
 
 def _title_block(scorecard: Scorecard, gap: float | None, title: str | None,

@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from pcn_planner.outputs.maps.plan_map import format_gap, gap_words
-from pcn_planner.scoring.metrics import PLAN, Metric
+from pcn_planner.scoring.metrics import PLAN, Metric, format_gap, gap_words
 
 if TYPE_CHECKING:
     from pcn_planner.model.problem import Bounds
