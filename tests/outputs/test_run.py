@@ -115,3 +115,24 @@ def test_a_damaged_manifest_is_one_clear_error(tmp_path: Path) -> None:
     (folder / "manifest.json").write_text("{ not json")
     with pytest.raises(InputError, match=r"manifest.json.*not valid JSON"):
         Run.read(folder)
+
+
+def test_a_user_travel_matrix_is_recorded_and_reused(tmp_path: Path) -> None:
+    region = pp.build_region()
+    lsoas = list(region.travel.index[:40])
+    codes = list(region.codes[:3])
+    matrix = tmp_path / "minutes.csv"
+    pd.DataFrame([(lsoa, code, 1.0) for lsoa in lsoas for code in codes],
+                 columns=["lsoa11cd", "practice_code", "minutes"]).to_csv(matrix, index=False)
+    own = pp.build_region(region.atlas, travel_matrix=matrix)
+    card = pp.score_plan(own, pp.Plan.current(own.atlas.practices))
+    folder = card.write(tmp_path / "run", map_html=False)
+    inputs = json.loads((folder / "manifest.json").read_text())["inputs"]
+    assert inputs["travel_matrix"] == str(matrix.resolve()) and len(inputs["travel_matrix_sha256"]) == 64
+    again = Run.read(folder).scorecard()
+    assert again.hubs["travel_mean_min"].equals(card.hubs["travel_mean_min"])
+    assert not again.hubs["travel_mean_min"].equals(
+        pp.score_plan(region, pp.Plan.current(region.atlas.practices)).hubs["travel_mean_min"])
+    matrix.unlink()
+    with pytest.raises(InputError, match=r"travel matrix this run was scored with is missing"):
+        Run.read(folder).scorecard()
