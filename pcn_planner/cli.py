@@ -192,7 +192,7 @@ def _optimise(args: argparse.Namespace) -> int:
           f"(time limit {problem.time_limit:g} s, solver {problem.solver}, seed {problem.seed})", file=sys.stderr)
     progress = _Progress(problem.time_limit) if not args.quiet else None
     try:
-        result = optimise(problem, region, baseline=baseline, alternatives=args.alternatives,
+        result = optimise(problem, region, baseline=baseline, alternatives=args.alternatives, differ_by=args.differ_by,
                           log=progress.line if progress else None, warm_start=start)
     finally:
         if progress:
@@ -208,7 +208,7 @@ def _optimise(args: argparse.Namespace) -> int:
     for i, alt in enumerate(result.alternatives, 1):
         gap = gap_words(alt.gap)
         print(f"alternative {i}: objective {alt.objective:.4f} (gap {gap}), "
-              f"{alt.practices_moved_from_best} practices in a different hub from the best")
+              f"{alt.practices_moved_from_best} practices moved from the best")
     k = problem.k if isinstance(problem.k, int) else f"{problem.k[0]}-{problem.k[1]}"
     out = args.out or Path("outputs") / f"optimise-K{k}"
     result.write(out)
@@ -408,7 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--gap", type=float, default=None, help="stop at this relative gap (default 0.01)")
     opt.add_argument("--solver", choices=SOLVERS, default=None, help="MIP solver (default highs)")
     opt.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
-    opt.add_argument("--alternatives", type=int, default=0, help="also find N further distinct plans")
+    opt.add_argument("--alternatives", type=int, default=0,
+                     help="also find N further options, within the same time limit")
+    opt.add_argument("--differ-by", type=int, default=None, metavar="M",
+                     help="practices that must have moved between any two options, both ways "
+                          "(default: one in fourteen, 10 for the embedded data)")
     opt.add_argument("--baseline", default=None, help="plan for disruption (default: current PCNs)")
     opt.add_argument("--start", action="append", default=[], metavar="PLAN",
                      help="warm start: 'current', a plan CSV or a run directory to start the search from "

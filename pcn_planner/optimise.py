@@ -34,6 +34,17 @@ if TYPE_CHECKING:
 
 Log = Callable[[str], None]
 
+#: Share of the time limit kept for alternatives when some are asked for.
+ALTERNATIVES_SHARE = 0.25
+def default_differ_by(practices: int) -> int:
+    """Practices that must have moved between two options by default: one in fourteen, at least 2.
+
+    For SSOT's 141 practices that is 10: change in two or three hubs, enough
+    that options are real choices for a board rather than one practice
+    swapped, and small enough that the next option is still nearly as good.
+    """
+    return max(2, round(practices / 14))
+
 #: Share of the time limit given to the heuristic before the exact model starts.
 HEURISTIC_SHARE = 0.35
 #: The same share when warm starts are given: the heuristic starts from a good plan, and the
@@ -54,7 +65,8 @@ class Alternative:
     gap
         Measured against the best plan's bound: how far this plan could be from the optimum.
     practices_moved_from_best
-        Practices in a different hub than in the best plan (hubs matched one to one).
+        Practices that have moved from the best plan (their best-plan hub is not the
+        best-plan hub of their new hub's base: :func:`~pcn_planner.model.instance.moved_from`).
     """
 
     plan: Plan
@@ -201,6 +213,7 @@ def optimise(
     *,
     baseline: Plan | None = None,
     alternatives: int = 0,
+    differ_by: int | None = None,
     log: Log | None = None,
     pool: ColumnPool | None = None,
     warm_start: Plan | Sequence[Plan] = (),
@@ -218,7 +231,13 @@ def optimise(
     baseline
         Plan for the disruption term and the max-moved rule (default: current PCNs).
     alternatives
-        How many further distinct plans to return.
+        How many further options to return. They are found within the same
+        time limit (the search gets ``1 - ALTERNATIVES_SHARE`` of it); the best
+        of all the options found is returned as the plan.
+    differ_by
+        Practices that must have moved between each option and every earlier
+        one, in both directions (default :func:`default_differ_by`: 10 for
+        SSOT; "moved" as :func:`~pcn_planner.model.instance.moved_from` defines it).
     log
         Receives progress lines (e.g. ``print``).
     pool
@@ -269,12 +288,13 @@ def optimise(
     coords = region.atlas.practices.loc[list(inst.codes), ["lat", "lon"]].to_numpy(float)
     labels = region.atlas.practices.loc[list(inst.codes), "pcn_code"].to_numpy()
     starts = _warm_hubs(inst, warm_start)
-    heuristic_time = problem.time_limit * (WARM_HEURISTIC_SHARE if starts else HEURISTIC_SHARE)
+    search_limit = problem.time_limit * (1 - ALTERNATIVES_SHARE if alternatives else 1.0)
+    heuristic_time = search_limit * (WARM_HEURISTIC_SHARE if starts else HEURISTIC_SHARE)
     heur = solve_heuristic(inst, coords, labels, rng=rng, time_limit=heuristic_time, pool=pool,
                            solver=problem.solver, log=say, starts=starts)
     say(f"[{time.perf_counter() - start:5.1f}s] heuristic: objective "
         f"{'none' if heur.hubs is None else f'{heur.objective:.4f}'}")
-    remaining = max(1.0, problem.time_limit - (time.perf_counter() - start))
+    remaining = max(1.0, search_limit - (time.perf_counter() - start))
     exact = solve_compact(inst, incumbent=heur.hubs, time_limit=remaining, gap=problem.gap,
                           solver=problem.solver, log=say)
     say(f"[{time.perf_counter() - start:5.1f}s] exact model: {exact.status}")
@@ -287,8 +307,8 @@ def optimise(
                 raise InfeasibleError(found.refusal(problem.max_moved))
             if found is not None:  # a plan within the limit exists: search again from it
                 warm = [found.plan] + ([warm_start] if isinstance(warm_start, Plan) else list(warm_start))
-                return optimise(problem, region, baseline=baseline, alternatives=alternatives, log=log,
-                                pool=heur.pool, warm_start=warm, _retried=True)
+                return optimise(problem, region, baseline=baseline, alternatives=alternatives, differ_by=differ_by,
+                                log=log, pool=heur.pool, warm_start=warm, _retried=True)
         if exact.status == "infeasible":
             raise InfeasibleError(
                 "no plan satisfies every rule: the solver proved it. "
@@ -297,6 +317,18 @@ def optimise(
             f"no plan satisfying every rule was found in {problem.time_limit:g} s; "
             "give it more time (--time-limit) or relax a rule")
     hubs, objective = min(candidates, key=lambda c: c[1])
+    others: list[list[np.ndarray]] = []
+    if alternatives:
+        from solvers.alternatives import next_best_plans
+
+        left = max(0.5, problem.time_limit - (time.perf_counter() - start))
+        others = next_best_plans(inst, heur.pool, hubs, alternatives, solver=problem.solver, time_limit=left,
+                                 differ_by=default_differ_by(inst.n) if differ_by is None else differ_by,
+                                 log=say)
+        # the best of all the options is the plan: an alternative that beats it takes its place
+        ranked = sorted([hubs, *others], key=inst.plan_cost)
+        hubs, others = ranked[0], ranked[1:]
+        objective = inst.plan_cost(hubs)
     bound = exact.bound
     if bound is not None:
         bound = min(bound, objective)
@@ -311,18 +343,14 @@ def optimise(
         raise RuntimeError(f"internal error: optimised plan breaks rules: {card.problems}")
 
     alts: list[Alternative] = []
-    if alternatives:
-        from solvers.alternatives import next_best_plans
-
-        for k, alt_hubs in enumerate(next_best_plans(inst, heur.pool, hubs, alternatives, solver=problem.solver,
-                                                     time_limit=max(5.0, problem.time_limit / 3), log=say), 1):
-            alt_plan = name_hubs(region, alt_hubs, inst, name=f"K={len(alt_hubs)} alternative {k}")
-            alt_card = score_instance(region, inst, alt_plan)
-            alt_obj = inst.plan_cost(alt_hubs)
-            alt_gap = None if bound is None else (alt_obj - bound) / abs(alt_obj)
-            best_hub = plan.assignment.reindex(list(inst.codes)).to_numpy()
-            differ = moved_from(best_hub, alt_hubs, inst.bases(alt_hubs))
-            alts.append(Alternative(alt_plan, alt_card, alt_obj, alt_gap, len(differ)))
+    best_hub = plan.assignment.reindex(list(inst.codes)).to_numpy()
+    for k, alt_hubs in enumerate(others, 1):
+        alt_plan = name_hubs(region, alt_hubs, inst, name=f"K={len(alt_hubs)} alternative {k}")
+        alt_card = score_instance(region, inst, alt_plan)
+        alt_obj = inst.plan_cost(alt_hubs)
+        alt_gap = None if bound is None else (alt_obj - bound) / abs(alt_obj)
+        differ = moved_from(best_hub, alt_hubs, inst.bases(alt_hubs))
+        alts.append(Alternative(alt_plan, alt_card, alt_obj, alt_gap, len(differ)))
 
     return Result(
         plan=plan, scorecard=card, problem=problem, objective=objective, bound=bound, gap=gap,

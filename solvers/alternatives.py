@@ -1,12 +1,21 @@
-"""Alternatives: the next best distinct plans, by no-good cuts on the column pool.
+"""Alternatives: the next best plans that really differ, over the column pool.
 
 After the best plan is found, planners want options rather than one answer.
 Each alternative is the cheapest exact cover of the practices by candidate
-hubs of the pool that re-uses at most ``K - min_changed`` hubs of every plan
-found so far (a no-good cut), so consecutive options differ by at least
-``min_changed`` hubs, not by one practice. Alternatives are the best over the
-pool, not certified over all plans; their gap is measured against the true
-bound of the best plan.
+hubs of the pool in which at least ``differ_by`` practices have moved from
+every plan found so far, *and* every earlier plan has at least ``differ_by``
+practices moved from it. "Moved" is the one definition of the model
+(:func:`pcn_planner.model.instance.moved_from`: a practice's hub in the
+reference plan is not the reference hub of its new hub's base), so the count
+a planner sees in ``compare`` is the count enforced here. Both directions are
+linear in the column choices ``z``, for an earlier plan ``P`` with hubs ``H``
+and bases ``b(H)``, and columns ``C`` with bases ``b(C)``:
+
+* moved from ``P``: ``sum_C |{p in C : P(p) != P(b(C))}| z_C >= differ_by``;
+* ``P`` seen from the new plan: ``n - sum_C sum_{H : b(H) in C} |H cap C| z_C >= differ_by``.
+
+Alternatives are the best over the pool, not certified over all plans; their
+gap is measured against the true bound of the best plan.
 """
 
 from __future__ import annotations
@@ -32,12 +41,12 @@ def next_best_plans(
     best: list[np.ndarray],
     count: int,
     *,
-    min_changed: int = 2,
+    differ_by: int = 10,
     solver: str = "highs",
     time_limit: float = 10.0,
     log: Callable[[str], None] | None = None,
 ) -> list[list[np.ndarray]]:
-    """Up to ``count`` further plans, each differing from all earlier ones by ``min_changed`` hubs.
+    """Up to ``count`` further plans, each at least ``differ_by`` moved practices from every earlier one.
 
     Parameters
     ----------
@@ -49,8 +58,9 @@ def next_best_plans(
         The best plan (member position arrays).
     count
         How many alternatives to look for.
-    min_changed
-        Hubs of each earlier plan that an alternative must not re-use.
+    differ_by
+        Practices that must have moved, in both directions, between an
+        alternative and every plan found before it (the best included).
     solver, time_limit
         Backend and wall-clock seconds for all alternatives together.
     log
@@ -73,7 +83,6 @@ def next_best_plans(
     if any(i is None for i in best_ids):
         say("alternatives: the best plan's hubs are not valid pool columns; none searched")
         return []
-    found_ids: list[list[int]] = [[i for i in best_ids if i is not None]]
     idx = [int(i) for i in pool.valid_indices()]
     cost = pool.cost
     covers: dict[int, list[int]] = {p: [] for p in range(inst.n)}
@@ -91,10 +100,13 @@ def next_best_plans(
     if inst.max_moved is not None:
         prob += pulp.lpSum(int(pool.moved_of(i)) * z[i] for i in idx) <= inst.max_moved, "moved"
 
+    bases = pool.base
     plans: list[list[np.ndarray]] = []
+    earlier: list[list[np.ndarray]] = [list(best)]
     for n in range(count):
-        plan_ids = found_ids[-1]
-        prob += pulp.lpSum(z[i] for i in plan_ids) <= len(plan_ids) - min_changed, f"nogood{n}"
+        forward, backward = _differ_rows(inst, pool, idx, bases, earlier[-1])
+        prob += pulp.lpSum(forward[i] * z[i] for i in idx if forward[i]) >= differ_by, f"moved_from{n}"
+        prob += pulp.lpSum(backward[i] * z[i] for i in idx if backward[i]) <= inst.n - differ_by, f"moved_to{n}"
         left = time_limit - (time.perf_counter() - start)
         if left <= 0.5:
             say(f"alternatives: time limit reached after {len(plans)}")
@@ -105,6 +117,27 @@ def next_best_plans(
             break
         chosen = sorted(i for i in idx if z[i].varValue is not None and z[i].varValue > 0.5)
         plans.append([pool.members(i) for i in chosen])
-        found_ids.append(chosen)
+        earlier.append(plans[-1])
         say(f"alternatives: option {n + 1} objective {sum(cost[i] for i in chosen):.4f}")
     return plans
+
+
+def _differ_rows(inst: Instance, pool: ColumnPool, idx: list[int], bases: np.ndarray,
+                 plan: list[np.ndarray]) -> tuple[dict[int, float], dict[int, float]]:
+    """Per column: practices it moves from ``plan``, and practices of ``plan`` it keeps with their base.
+
+    See the module docstring for the two constraints they make.
+    """
+    label = np.empty(inst.n, dtype=int)
+    for h, members in enumerate(plan):
+        label[np.asarray(members, dtype=int)] = h
+    plan_bases = inst.bases([np.asarray(m, dtype=int) for m in plan])
+    hub_of_base = {int(b): h for h, b in enumerate(plan_bases)}
+    forward: dict[int, float] = {}
+    backward: dict[int, float] = {}
+    for i in idx:
+        members = pool.members(i)
+        forward[i] = float((label[members] != label[int(bases[i])]).sum())
+        inside = set(members.tolist())
+        backward[i] = float(sum(int((label[members] == h).sum()) for b, h in hub_of_base.items() if b in inside))
+    return forward, backward

@@ -74,16 +74,24 @@ def test_same_seed_same_plan(small) -> None:
     assert a.plan == b.plan and a.objective == b.objective
 
 
-def test_alternatives_are_distinct_and_no_better(small) -> None:
+def test_alternatives_differ_by_the_practices_asked_and_the_best_is_the_best(small) -> None:
+    from pcn_planner.model.instance import compile_problem, moved_from
+
     problem = pp.Problem(k=7, time_limit=15)
-    result = pp.optimise(problem, small, alternatives=2)
+    result = pp.optimise(problem, small, alternatives=2, differ_by=4)
     assert 1 <= len(result.alternatives) <= 2
-    seen = [result.plan]
+    inst = compile_problem(problem, small)
+    options = [result.plan, *(a.plan for a in result.alternatives)]
+    for i, a in enumerate(options):
+        for j, b in enumerate(options):
+            if i != j:  # both directions, with the one definition of a moved practice
+                hubs = inst.hubs_of(b)
+                assert len(moved_from(a.assignment.reindex(list(inst.codes)).to_numpy(), hubs,
+                                      inst.bases(hubs))) >= 4
     for alt in result.alternatives:
-        assert alt.plan not in seen
         assert alt.objective >= result.objective - 1e-9
-        assert alt.scorecard.feasible
-        seen.append(alt.plan)
+        assert alt.scorecard.feasible and alt.gap is not None and alt.gap >= result.gap - 1e-12
+        assert alt.practices_moved_from_best >= 4
 
 
 @pytest.mark.parametrize("k, words", [

@@ -112,3 +112,19 @@ def test_a_max_moved_too_tight_is_refused_naming_the_rule_and_the_smallest_count
         assert ok.scorecard.summary["practices_moved"] <= smallest
     else:
         assert result.scorecard.summary["practices_moved"] <= 8
+
+
+def test_k26_alternatives_differ_by_ten_practices_both_ways_and_the_best_is_the_best(region) -> None:
+    import itertools
+
+    from pcn_planner.model.instance import compile_problem, moved_from
+
+    result = pp.optimise(pp.Problem(k=26, time_limit=30), region, alternatives=2, differ_by=10)
+    assert len(result.alternatives) == 2
+    inst = compile_problem(result.problem, region)
+    options = [result.plan, *(a.plan for a in result.alternatives)]
+    for a, b in itertools.permutations(options, 2):
+        hubs = inst.hubs_of(b)
+        assert len(moved_from(a.assignment.reindex(list(inst.codes)).to_numpy(), hubs, inst.bases(hubs))) >= 10
+    assert all(alt.objective >= result.objective for alt in result.alternatives)
+    assert all(alt.gap is not None and alt.gap >= result.gap for alt in result.alternatives)
