@@ -205,9 +205,8 @@ def _optimise(args: argparse.Namespace) -> int:
           f"{result.solver_version})")
     for term, v in result.objective_terms.items():
         print(f"  {term:<11} weight {v['weight']:<5g} x {v['normalised']:.3f} of today's = {v['contribution']:.4f}")
-    for i, alt in enumerate(result.alternatives, 1):
-        gap = gap_words(alt.gap)
-        print(f"alternative {i}: objective {alt.objective:.4f} (gap {gap}), "
+    for alt in result.alternatives:  # further options: alternatives of the K, or the best plan of another K
+        print(f"{alt.plan.name}: objective {alt.objective:.4f} (gap {gap_words(alt.gap)}), "
               f"{alt.practices_moved_from_best} practices moved from the best")
     k = problem.k if isinstance(problem.k, int) else f"{problem.k[0]}-{problem.k[1]}"
     out = args.out or Path("outputs") / f"optimise-K{k}"

@@ -13,7 +13,7 @@ import hashlib
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,6 +64,7 @@ class Alternative:
         Its objective value (never below the best plan's).
     gap
         Measured against the best plan's bound: how far this plan could be from the optimum.
+        For the best plan of another K of a K range, that K's own certified gap.
     practices_moved_from_best
         Practices that have moved from the best plan (their best-plan hub is not the
         best-plan hub of their new hub's base: :func:`~pcn_planner.model.instance.moved_from`).
@@ -280,9 +281,12 @@ def optimise(
     region = _region(atlas)
     inst = compile_problem(problem, region, baseline)
     names = dict(zip(region.atlas.practices.index, region.atlas.practices["name"], strict=True))
-    explain_or_raise(inst, names)
+    feasibility = explain_or_raise(inst, names)
     for u, v, reason in inst.nesting_links:
         say(f"note: {inst.codes[u]}-{inst.codes[v]} linked for nesting: {reason}")
+    if inst.k_min < inst.k_max:
+        return _each_k(problem, region, inst, (feasibility.k_low, feasibility.k_high), baseline=baseline,
+                       alternatives=alternatives, differ_by=differ_by, log=log, warm_start=warm_start, start=start)
 
     rng = np.random.default_rng(problem.seed)
     coords = region.atlas.practices.loc[list(inst.codes), ["lat", "lon"]].to_numpy(float)
@@ -362,6 +366,68 @@ def optimise(
         details={"warm_starts": len(starts), "warm_start_sha256": [_plan_hash(inst, h) for h in starts],
                  "columns": len(heur.pool) if heur.pool is not None else None, "cuts_added": exact.cuts_added,
                  "fixed_by_reduced_cost": exact.fixed_by_reduced_cost, "nodes": exact.nodes},
+    )
+
+
+def _each_k(problem: Problem, region: Region, inst: Instance, feasible: tuple[int, int], *,
+            baseline: Plan | None, alternatives: int, differ_by: int | None, log: Log | None,
+            warm_start: Plan | Sequence[Plan], start: float) -> Result:
+    """A K range: the best plan of every K (each with the whole time limit), and the best of them.
+
+    Each K is solved on its own, so each option carries its own K's certified
+    gap. They are compared on the range's objective, which adds the per-hub
+    charge (``weights.hubs`` per hub, normalised by today's number of PCNs).
+    The range's bound is the least over K of each K's bound plus its charge,
+    so the gap of the pick is certified over every K of the range.
+    """
+    say = log or (lambda _m: None)
+    results: dict[int, Result] = {}
+    for k in range(max(inst.k_min, feasible[0]), min(inst.k_max, feasible[1]) + 1):
+        say(f"K={k}: solving")
+        try:
+            results[k] = optimise(problem.with_(k=k), region, baseline=baseline, log=log, warm_start=warm_start)
+        except InfeasibleError as exc:
+            say(f"K={k}: {exc}")
+    if not results:
+        raise InfeasibleError(f"no K in {inst.k_min}-{inst.k_max} has a plan satisfying every rule; "
+                              f"the bounds allow K={feasible[0]}-{feasible[1]}")
+    cost = {k: inst.plan_cost(inst.hubs_of(r.plan)) for k, r in results.items()}
+    charge = {k: inst.weights["hubs"] / inst.norms["hubs"] * k for k in results}
+    best_k = min(cost, key=lambda k: (cost[k], k))
+    best = results[best_k]
+    if alternatives:
+        best = optimise(problem.with_(k=best_k), region, baseline=baseline, alternatives=alternatives,
+                        differ_by=differ_by, log=log, warm_start=[best.plan])
+    objective = inst.plan_cost(inst.hubs_of(best.plan))
+    unresolved = [k for k in range(max(inst.k_min, feasible[0]), min(inst.k_max, feasible[1]) + 1)
+                  if k not in results or results[k].bound is None]
+    bound = None if unresolved else min(min(objective, r.bound + charge[k]) for k, r in results.items()
+                                        if r.bound is not None)
+    gap = None if bound is None else (objective - bound) / abs(objective)
+    resolved = gap is not None and gap <= problem.gap
+    plan = replace(best.plan, name=f"K={best_k} optimised (best of K={inst.k_min}-{inst.k_max})")
+    card = score_instance(region, inst, plan)
+    best_hub = plan.assignment.reindex(list(inst.codes)).to_numpy()
+    options = []
+    for a in best.alternatives:  # options of the chosen K, on the range's objective and bound
+        obj = inst.plan_cost(inst.hubs_of(a.plan))
+        options.append(replace(a, objective=obj, gap=None if bound is None else (obj - bound) / abs(obj)))
+    for k, r in sorted(results.items()):
+        if k == best_k:
+            continue
+        hubs = inst.hubs_of(r.plan)
+        other = replace(r.plan, name=f"K={k} option")
+        options.append(Alternative(other, score_instance(region, inst, other), cost[k], r.gap,
+                                   len(moved_from(best_hub, hubs, inst.bases(hubs)))))
+    return Result(
+        plan=plan, scorecard=card, problem=problem, objective=objective, bound=bound, gap=gap,
+        objective_terms=inst.decompose(inst.hubs_of(plan)), status=best.status,
+        stopped_by=("proof" if gap is not None and gap <= 1e-9 else "gap") if resolved else "time",
+        solver=best.solver, solver_version=best.solver_version, wall_seconds=time.perf_counter() - start,
+        alternatives=options, log=best.log,
+        details={**best.details, "by_k": {str(k): {"objective": cost[k], "hub_charge": charge[k],
+                                                   "bound": r.bound, "gap": r.gap, "stopped_by": r.stopped_by}
+                                          for k, r in sorted(results.items())}},
     )
 
 

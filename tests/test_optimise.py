@@ -58,7 +58,8 @@ def test_ssot_k26_end_to_end(ssot, tmp_path: Path) -> None:
     assert manifest["solver"] == "highs" and manifest["gap"] == pytest.approx(result.gap)
     assert manifest["stopped_by"] in {"gap", "proof", "time"}
     assert set(manifest["objective_terms"]) == {"travel", "town", "lad", "catchment", "equity", "disruption",
-                                                "risk"}
+                                                "risk", "hubs"}
+    assert manifest["objective_terms"]["hubs"]["contribution"] == 0  # a fixed K: the hub charge is left out
     assert len(manifest["inputs"]["atlas_sha256"]) == 64
     # the optimised map beats today's on the same objective
     inst = pp.optimise.__globals__["compile_problem"](problem, ssot)
@@ -130,3 +131,30 @@ def test_warm_start_is_used_and_repaired_after_growth(small) -> None:
     # a plan over other practices is ignored rather than failing
     other = pp.Plan.from_mapping({"X1": "a"})
     assert pp.optimise(pp.Problem(k=7, time_limit=5), small, warm_start=other).details["warm_starts"] == 0
+
+
+def test_a_k_range_gives_the_best_plan_of_each_k_and_charges_per_hub(small) -> None:
+    problem = pp.Problem(k=(6, 8), time_limit=10)
+    result = pp.optimise(problem, small)
+    check_invariants(small, result, problem)
+    by_k = {int(k): v for k, v in result.details["by_k"].items()}
+    assert set(by_k) == {6, 7, 8} and {a.plan.k for a in result.alternatives} == set(by_k) - {result.plan.k}
+    # each K compared on its objective plus the charge of its hubs; the pick is the cheapest
+    totals = {k: v["objective"] for k, v in by_k.items()}
+    assert result.plan.k == min(totals, key=lambda k: (totals[k], k))
+    today = small.atlas.practices["pcn_code"].nunique()  # the charge is normalised by today's PCNs
+    assert all(v["hub_charge"] == pytest.approx(problem.weights.hubs * k / today) for k, v in by_k.items())
+    assert result.objective_terms["hubs"]["weight"] == problem.weights.hubs
+    for alt in result.alternatives:  # each K's option carries that K's own certified gap
+        assert alt.gap == by_k[alt.plan.k]["gap"] and alt.scorecard.feasible
+    # with no charge per hub the pick is simply the cheapest plan of any K
+    free = pp.optimise(problem.with_(weights={"hubs": 0.0}), small)
+    assert free.objective <= min(a.objective for a in free.alternatives) + 1e-9
+
+
+def test_at_a_fixed_k_the_hub_charge_is_left_out(small) -> None:
+    from pcn_planner.model.instance import compile_problem
+
+    inst = compile_problem(pp.Problem(k=7), small)
+    assert inst.weights["hubs"] == 0.0
+    assert compile_problem(pp.Problem(k=(6, 8)), small).weights["hubs"] == 1.0

@@ -13,6 +13,7 @@ catchment    the same with the base's acute-hospital catchment
 equity       ``sum_{p in S} sum_l n[p,l] * [t[l,b] > tau]``: patients with a long trip
 disruption   ``sum_{p in S} [pcn(p) != pcn(b)]``: practices taken out of the base's baseline PCN
 risk         ``max(0, sum_{p in S} pop_p * (risk_p - rho * rbar))``: risk piled above the tolerated level
+hubs         ``1``: a charge per hub (normalised by today's number of PCNs); only when K is a range
 ===========  ====================================================================
 
 All terms but risk are linear in the assignment of practice ``p`` to base
@@ -398,9 +399,10 @@ def compile_problem(problem: Problem, region: Region, baseline: Plan | None = No
     risk_raw = population * (risk - problem.risk_tolerance * rbar)
 
     hubs_now = [np.array(sorted(region.positions(m)), dtype=int) for m in current.members().values()]
+    terms["hubs"] = np.eye(n)  # one per hub: the base serves itself
     fallback = {"travel": float(terms["travel"].sum()) / n, "town": float(population.sum()) / 100,
                 "lad": float(population.sum()) / 100, "catchment": float(population.sum()) / 100,
-                "equity": float(population.sum()) / 100, "disruption": float(n)}
+                "equity": float(population.sum()) / 100, "disruption": float(n), "hubs": 1.0}
     norms = {}
     for t in LINEAR_TERMS:
         value = _current_norm(terms[t], hubs_now)
@@ -408,6 +410,8 @@ def compile_problem(problem: Problem, region: Region, baseline: Plan | None = No
     risk_now = float(sum(max(0.0, risk_raw[h].sum()) for h in hubs_now))
     norms["risk"] = risk_now if risk_now > 0 else float((population * risk).sum()) / 100
     weights = problem.weights.as_dict()
+    if problem.k_range[0] == problem.k_range[1]:
+        weights["hubs"] = 0.0  # the same for every plan of one K: left out, so gaps stay comparable
     cost = np.asarray(sum(weights[t] / norms[t] * terms[t] for t in LINEAR_TERMS), dtype=float)
 
     allowed = np.ones((n, n), dtype=bool)

@@ -75,7 +75,7 @@ class Bounds:
         return f"{self.min:,}-{self.max:,}"
 
 
-WEIGHT_TERMS = ("travel", "town", "lad", "catchment", "risk", "disruption", "equity")
+WEIGHT_TERMS = ("travel", "town", "lad", "catchment", "risk", "disruption", "equity", "hubs")
 NEST_LEVELS = ("sub_icb", "lad")
 SOLVERS = ("highs", "cbc")
 
@@ -96,6 +96,12 @@ class Weights:
         Practices taken out of their baseline PCN (the base's PCN).
     equity
         Patients with a long trip (over ``Problem.long_trip_minutes``) to their base.
+    hubs
+        A charge per hub: a hub's management and estate overhead. Normalised by
+        today's number of PCNs, so weight 1 says one hub costs as much as 1/25
+        of today's total patient travel (4 %, for SSOT's 25 PCNs). It only
+        matters when K is a range; at a fixed K it is the same for every plan
+        and is left out of the objective.
     """
 
     travel: float = 1.0
@@ -105,6 +111,7 @@ class Weights:
     risk: float = 0.25
     disruption: float = 0.1
     equity: float = 0.1
+    hubs: float = 1.0
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
