@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from pcn_planner.core.errors import InfeasibleError, InputError
 from pcn_planner.core.version import __version__
@@ -137,10 +138,14 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _parse_k(text: str) -> int | tuple[int, int]:
-    if "-" in text:
-        lo, hi = text.split("-", 1)
-        return (int(lo), int(hi))
-    return int(text)
+    try:
+        if "-" in text.strip("-"):
+            lo, hi = text.split("-", 1)
+            return (int(lo), int(hi))
+        return int(text)
+    except ValueError:
+        raise InputError(f"--hubs takes a whole number of hubs or a range like 22-26, got {text!r}",
+                         field="hubs") from None
 
 
 def _parse_weights(text: str) -> dict[str, float]:
@@ -269,7 +274,7 @@ def _compare(args: argparse.Namespace) -> int:
     specs = (args.plan_a, args.plan_b)
     runs = {s: Run.read(s) for s in specs if s != "current" and is_run_folder(s)}
     given = [f"--{f.replace('_', '-')}" for f in _REGION_FLAGS if getattr(args, f) != _DEFAULTS.get(f)]
-    if len(runs) == 2 and given:
+    if all(s in runs for s in specs) and given:
         raise InputError(f"{', '.join(given)} cannot apply here: run folders are scored with the inputs they "
                          "recorded (see their manifest.json); these options are for plan files and 'current'",
                          field=given[0].lstrip("-"))
@@ -288,8 +293,9 @@ def _compare(args: argparse.Namespace) -> int:
             gaps.append(None)
     names = tuple(args.names) if args.names else tuple(
         "current" if s == "current" else Path(s).name if Path(s).is_dir() else Path(s).stem for s in specs)
-    if len(names) != 2:
-        raise InputError("--names takes exactly two names", field="names")
+    if len(names) != 2 or names[0] == names[1]:
+        raise InputError(f"the two sides need two different names (got {' and '.join(names)}); "
+                         "give them with --names A B", field="names")
     comparison = compare_scorecards(cards[0], cards[1], names=names)
     out = args.out or Path("outputs") / f"compare-{names[0]}-vs-{names[1]}"
     write_comparison(comparison, out, gap_a=gaps[0], gap_b=gaps[1])
@@ -350,16 +356,36 @@ def _region_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--risk", type=Path, default=None, help="your own risk column (CSV: practice_code,risk)")
 
 
+def _whole(minimum: int):
+    """An argparse type: a whole number of at least ``minimum``, refused in words otherwise."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+    return parse
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line, like every other error of the CLI."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with one sub-command per verb."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="pcn-planner",
         description="Group GP practices into contiguous locality hubs and compare the options.",
     )
     parser.add_argument("--version", action="version", version=f"pcn-planner {__version__}")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="COMMAND")
     # every command takes the same two output options
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("-v", "--verbose", action="count", default=0,
                         help="say more: notes (-v) or every engine step (-vv), on stderr")
     common.add_argument("-q", "--quiet", action="store_true",
@@ -407,9 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--gap", type=float, default=None, help="stop at this relative gap (default 0.01)")
     opt.add_argument("--solver", choices=SOLVERS, default=None, help="MIP solver (default highs)")
     opt.add_argument("--seed", type=int, default=None, help="random seed (default 0)")
-    opt.add_argument("--alternatives", type=int, default=0,
+    opt.add_argument("--alternatives", type=_whole(0), default=0,
                      help="also find N further options, within the same time limit")
-    opt.add_argument("--differ-by", type=int, default=None, metavar="M",
+    opt.add_argument("--differ-by", type=_whole(1), default=None, metavar="M",
                      help="practices that must have moved between any two options, both ways "
                           "(default: one in fourteen, 10 for the embedded data)")
     opt.add_argument("--baseline", default=None, help="plan for disruption (default: current PCNs)")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pcn_planner.core.errors import InfeasibleError
+from pcn_planner.core.errors import InfeasibleError, InputError
 from pcn_planner.data.atlas import Atlas
 from pcn_planner.geography.region import Region, build_region
 from pcn_planner.model.feasibility import explain_or_raise
@@ -275,6 +275,10 @@ def optimise(
     from solvers.compact import solve_compact
     from solvers.heuristic import solve_heuristic
 
+    if isinstance(alternatives, bool) or not isinstance(alternatives, int) or alternatives < 0:
+        raise InputError(f"alternatives must be a whole number >= 0, got {alternatives!r}", field="alternatives")
+    if differ_by is not None and (isinstance(differ_by, bool) or not isinstance(differ_by, int) or differ_by < 1):
+        raise InputError(f"differ_by must be a whole number of practices >= 1, got {differ_by!r}", field="differ_by")
     start = time.perf_counter()
     problem = problem or Problem()
     say = log or (lambda _m: None)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from tests.conftest import REPO
 
@@ -90,3 +91,32 @@ def test_optimise_starts_from_a_given_plan(tmp_path: Path) -> None:
     done = run("optimise", "--hubs", "25", "--start", str(missing), "--out", str(tmp_path / "run2"))
     assert done.returncode == 2 and "nope.csv" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "run2").exists()
+
+
+@pytest.mark.parametrize("args", [
+    ("optimise", "--hubs", "zz"),
+    ("optimise", "--differ-by", "-5", "--alternatives", "1"),
+    ("optimise", "--alternatives", "abc"),
+    ("evaluate", "--plan", "nowhere.csv"),
+    ("evaluate", "--min-share", "abc"),
+    ("compare", "current", "nowhere"),
+    ("report", "nowhere"),
+    ("report", "somewhere", "--data", "foo"),
+])
+def test_nonsense_arguments_get_one_line_exit_2_and_write_nothing(tmp_path: Path, args: tuple[str, ...]) -> None:
+    done = run(*args, "--out", str(tmp_path / "out"), cwd=tmp_path)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("pcn-planner") and "error:" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing written, not even a stage
+
+
+def test_two_run_folders_keep_their_own_inputs(tmp_path: Path) -> None:
+    done = run("evaluate", "--out", str(tmp_path / "today"), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    for args, words in ((("--risk", "x.csv"), "--risk cannot apply here"), ((), "two different names")):
+        done = run("compare", str(tmp_path / "today"), str(tmp_path / "today"), *args, "--out",
+                   str(tmp_path / "cmp"), cwd=tmp_path)
+        assert done.returncode == 2 and words in done.stderr and len(done.stderr.strip().splitlines()) == 1
+        assert not (tmp_path / "cmp").exists()
