@@ -192,7 +192,7 @@ def _optimise(args: argparse.Namespace) -> int:
     problem = problem.with_(**changes)
     region = _load_region(args)
     baseline = _read_plan(region, args.baseline) if args.baseline else None
-    start = [_plan_source(region, spec)[0] for spec in args.start]
+    start = [_read_plan(region, spec) for spec in args.start]
     print(f"optimising K={problem.k} hubs of {problem.bounds} patients "
           f"(time limit {problem.time_limit:g} s, solver {problem.solver}, seed {problem.seed})", file=sys.stderr)
     progress = _Progress(problem.time_limit) if not args.quiet else None
@@ -248,17 +248,6 @@ class _Progress:
 
     def close(self) -> None:
         self._bar.close()
-
-
-def _plan_source(region, spec: str):
-    """A plan from 'current', a plan CSV or a run folder; with its gap if the run has one."""
-    from pcn_planner.model.plan import read_plan_csv
-    from pcn_planner.outputs.run import Run, is_run_folder
-
-    if spec != "current" and is_run_folder(spec):
-        run = Run.read(spec)
-        return read_plan_csv(run.path / "plan.csv", region.codes, name=run.name), run.gap
-    return _read_plan(region, spec), None
 
 
 _REGION_FLAGS = ("data", "min_share", "travel_matrix", "risk", "min", "max")

@@ -126,14 +126,26 @@ class Scorecard:
     """
 
     plan: Plan
-    bounds: Bounds
     hubs: pd.DataFrame
     summary: PlanSummary
-    problems: list[str]
-    baseline_name: str
+    violations: tuple[Violation, ...] = field(repr=False)
     region: Region = field(repr=False)
     instance: Instance = field(repr=False)
-    violations: tuple[Violation, ...] = field(default=(), repr=False)
+
+    @property
+    def bounds(self) -> Bounds:
+        """Population bounds of the band checks (the scoring context's)."""
+        return self.instance.problem.bounds
+
+    @property
+    def problems(self) -> list[str]:
+        """Every broken rule in words: the texts of :attr:`violations`."""
+        return [v.text for v in self.violations]
+
+    @property
+    def baseline_name(self) -> str:
+        """Name of the plan that disruption is measured against."""
+        return self.instance.baseline_name
 
     def hub_breaches(self, hub_id: Hashable) -> list[str]:
         """The rules one hub breaks, in words without its name (e.g. ``["71,240 patients > max 70,000"]``)."""
@@ -351,8 +363,7 @@ def score_instance(region: Region, inst: Instance, plan: Plan) -> Scorecard:
         imd_deprived_share_spread=float(hubs["imd_most_deprived_share"].max() - hubs["imd_most_deprived_share"].min()),
     )
     hubs = hubs.drop(columns=[c for c in hubs.columns if c.startswith("_")])
-    return Scorecard(plan=plan, bounds=bounds, hubs=hubs, summary=summary, problems=[v.text for v in violations],
-                     baseline_name=inst.baseline_name, region=region, instance=inst, violations=violations)
+    return Scorecard(plan=plan, hubs=hubs, summary=summary, violations=violations, region=region, instance=inst)
 
 
 def _plain_adjacency(region: Region, inst: Instance) -> tuple[tuple[int, ...], ...]:
