@@ -30,7 +30,7 @@ import pulp
 from pcn_planner.model.instance import Instance
 
 from .columns import ColumnPool
-from .master import make_solver
+from .master import run_solver
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +111,7 @@ def next_best_plans(
         if left <= 0.5:
             say(f"alternatives: time limit reached after {len(plans)}")
             break
-        prob.solve(make_solver(solver, left, mip=True))
-        if prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        if not run_solver(prob, solver, left, mip=True) or prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
             say(f"alternatives: no further distinct plan in the pool after {len(plans)}")
             break
         chosen = sorted(i for i in idx if z[i].varValue is not None and z[i].varValue > 0.5)

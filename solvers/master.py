@@ -15,6 +15,7 @@ for pricing. Its value is the optimum over the *generated* columns only: it is
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 from dataclasses import dataclass
@@ -28,8 +29,10 @@ from pcn_planner.model.problem import SOLVERS
 from .columns import ColumnPool
 from .highs import quiet_banner
 
-__all__ = ["LPResult", "MasterResult", "make_solver", "reduced_cost_filter", "reduced_costs", "solve_master",
-           "solve_master_lp"]
+__all__ = ["LPResult", "MasterResult", "make_solver", "reduced_cost_filter", "reduced_costs", "run_solver",
+           "solve_master", "solve_master_lp"]
+
+_log = logging.getLogger(__name__)
 
 
 
@@ -116,6 +119,22 @@ def make_solver(solver: str, time_limit: float, mip: bool = True, gap: float | N
     raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
 
 
+def run_solver(prob: pulp.LpProblem, solver: str, time_limit: float, mip: bool = True, gap: float | None = None,
+               warm: bool = False) -> bool:
+    """Solve ``prob`` with :func:`make_solver`; False when the solver ran but left no answer to read.
+
+    CBC runs as a separate program; on a loaded machine it can end (or be ended) before it
+    writes a solution file, and PuLP then raises. That is "no solution in this phase", the same
+    as running out of time, and the caller's own fallback applies.
+    """
+    try:
+        prob.solve(make_solver(solver, time_limit, mip=mip, gap=gap, warm=warm))
+    except pulp.PulpSolverError as exc:
+        _log.warning("%s left no solution to read (%s); treated as no solution", solver, str(exc).splitlines()[0])
+        return False
+    return True
+
+
 def _build(inst: Instance, pool: ColumnPool, relax: bool,
            columns: np.ndarray | None = None) -> tuple[pulp.LpProblem, list[pulp.LpVariable], np.ndarray, str | None]:
     """The master over the pool's valid columns (or a subset); the last item names an uncovered practice."""
@@ -180,9 +199,9 @@ def solve_master(inst: Instance, pool: ColumnPool, *, solver: str = "highs", tim
             for v, i in zip(z, idx, strict=True):
                 v.setInitialValue(1.0 if int(i) in wanted else 0.0)
             warm = True
-    prob.solve(make_solver(solver, time_limit, mip=True, gap=gap, warm=warm))
+    ran = run_solver(prob, solver, time_limit, mip=True, gap=gap, warm=warm)
     seconds = time.perf_counter() - t0
-    sol = prob.sol_status
+    sol = prob.sol_status if ran else pulp.LpSolutionNoSolutionFound
     if sol in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
         chosen = [int(i) for v, i in zip(z, idx, strict=True) if v.varValue is not None and v.varValue > 0.5]
         cover = np.zeros(inst.n, dtype=int)
@@ -223,8 +242,7 @@ def solve_master_lp(inst: Instance, pool: ColumnPool, *, solver: str = "highs",
         if uncovered is not None:
             return LPResult("infeasible", None, None, 0.0, 0.0, time.perf_counter() - t0, name,
                             f"practice {uncovered} is in no candidate hub")
-        prob.solve(make_solver(name, time_limit, mip=False))
-        if prob.sol_status != pulp.LpSolutionOptimal:
+        if not run_solver(prob, name, time_limit, mip=False) or prob.sol_status != pulp.LpSolutionOptimal:
             message = f"{name}: LP status {pulp.LpStatus.get(prob.status, prob.status)}"
             continue
         cons = _constraints(prob)

@@ -279,6 +279,22 @@ def test_master_lp_duals_price_every_column() -> None:
     assert_invariants(inst, [res.pool.members(i) for i in mip.columns])
 
 
+def test_a_solver_that_leaves_no_answer_is_no_solution(monkeypatch: pytest.MonkeyPatch) -> None:
+    """CBC ended before writing its solution (a loaded machine): the phase has no plan, the run goes on."""
+    import pulp
+
+    inst, coords = grid_instance(4, 4, k=4, lower=30, upper=50)
+    res = solve(inst, coords)
+
+    def no_answer(self, solver=None, **kwargs):
+        raise pulp.PulpSolverError("Pulp: Error while trying to execute, use msg=True for more details")
+
+    monkeypatch.setattr(pulp.LpProblem, "solve", no_answer)
+    mip = solve_master(inst, res.pool, solver="cbc", time_limit=5)
+    assert mip.status == "no solution" and mip.columns is None
+    assert solve_master_lp(inst, res.pool).status == "no solution"
+
+
 # --------------------------------------------------------------- property
 @st.composite
 def random_instance(draw):
