@@ -111,7 +111,8 @@ def next_best_plans(
         if left <= 0.5:
             say(f"alternatives: time limit reached after {len(plans)}")
             break
-        if not run_solver(prob, solver, left, mip=True) or prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        solved = run_solver(prob, solver, left, mip=True)
+        if not solved or prob.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
             say(f"alternatives: no further distinct plan in the pool after {len(plans)}")
             break
         chosen = sorted(i for i in idx if z[i].varValue is not None and z[i].varValue > 0.5)
