@@ -7,6 +7,8 @@ The public API for notebooks and scripts:
 >>> region = pp.build_region(atlas)                  # territories, graph, travel, communities, risk
 >>> today = pp.score_plan(region, pp.Plan.current(atlas.practices))
 >>> result = pp.optimise(pp.Problem(k=23), region)   # best contiguous in-band plan, with its gap
+>>> solver = pp.Solver(region)                       # related solves, each from the last one's state
+>>> again = solver.solve(pp.Problem(k=23)); heavier = solver.resolve(weights={"town": 1.0})
 >>> moves = pp.compare_scorecards(today, result.scorecard, names=("today", "K=23"))  # who moves
 >>> run = result.write("outputs/k23")                           # run folder: plan, scorecard, manifest, map
 >>> pp.Run.read(run).scorecard().problems                       # read back, scored in its own context
@@ -26,6 +28,7 @@ from pcn_planner.model.plan import Plan, read_plan_csv
 from pcn_planner.model.problem import Bounds, Problem, Weights
 from pcn_planner.optimise import Alternative, Result, optimise
 from pcn_planner.scoring.scorecard import Scorecard, score_plan
+from pcn_planner.session import Solver
 
 optimize = optimise
 
@@ -54,6 +57,6 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Alternative", "Atlas", "Bounds", "InfeasibleError", "InputError", "Plan", "Problem", "Region", "Result",
-    "Scorecard", "Weights", "__version__", "build_region", "load_atlas", "optimise", "optimize",
+    "Scorecard", "Solver", "Weights", "__version__", "build_region", "load_atlas", "optimise", "optimize",
     "read_plan_csv", "score_plan", *_LAZY,
 ]

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -31,11 +31,14 @@ from pcn_planner.scoring.scorecard import Scorecard, score_instance
 
 if TYPE_CHECKING:
     from solvers.columns import ColumnPool
+    from solvers.state import EngineState
 
 Log = Callable[[str], None]
 
 #: Share of the time limit kept for alternatives when some are asked for.
 ALTERNATIVES_SHARE = 0.25
+
+
 def default_differ_by(practices: int) -> int:
     """Practices that must have moved between two options by default: one in fourteen, at least 2.
 
@@ -45,11 +48,15 @@ def default_differ_by(practices: int) -> int:
     """
     return max(2, round(practices / 14))
 
-#: Share of the time limit given to the heuristic before the exact model starts.
-HEURISTIC_SHARE = 0.35
-#: The same share when warm starts are given: the heuristic starts from a good plan, and the
-#: exact model (which makes the bound) gets the time saved.
-WARM_HEURISTIC_SHARE = 0.2
+#: The heuristic's budget of work from nothing: rounds at most, and stalled rounds before it stops.
+#: On SSOT at K=23 it converges in about 10 rounds (~11 s on 2 cores; benchmarks/results/ssot.txt).
+COLD_BUDGET: dict[str, Any] = {"max_rounds": 12, "patience": 3}
+#: The budget when it starts from a related plan (a warm start or an earlier solve's state): the
+#: plan and its columns are already good, and the exact model, which makes the bound, gets the time.
+WARM_BUDGET: dict[str, Any] = {"max_rounds": 3, "patience": 1, "allocations": 1, "tree_starts": 1}
+#: Safety net only: the share of the time limit after which the heuristic is cut short by the clock
+#: (the run then says its plan may depend on the machine's speed: ``Result.reproducible``).
+HEURISTIC_SAFETY = 0.6
 
 
 @dataclass(frozen=True, eq=False)
@@ -108,6 +115,13 @@ class Result:
         Further distinct plans, best first.
     log
         One row per solver call (status, objective, bound, seconds).
+    details
+        Engine facts for the manifest: warm starts, columns, cuts, ``clock_cut`` (phases the
+        time limit cut short) and ``trajectory`` (``[seconds, objective, bound]`` each time
+        the incumbent or the bound moved).
+    state
+        What a related solve can start from (:class:`solvers.state.EngineState`; see
+        :class:`~pcn_planner.session.Solver`).
     """
 
     plan: Plan
@@ -125,13 +139,24 @@ class Result:
     alternatives: list[Alternative] = field(default_factory=list)
     log: list[dict] = field(default_factory=list, repr=False)
     details: dict = field(default_factory=dict, repr=False)
+    state: EngineState | None = field(default=None, repr=False)
+
+    @property
+    def reproducible(self) -> bool:
+        """The search ended by the gap target or a proof and no phase was cut by the clock.
+
+        Then the same inputs and seed give this same plan on any machine, busy or idle:
+        every phase is budgeted in work (rounds, cut rounds, nodes), not in seconds.
+        """
+        return self.stopped_by in ("gap", "proof") and not self.details.get("clock_cut")
 
     def solve_info(self) -> dict:
         """The solver facts a run manifest records."""
         return {
             "solver": self.solver, "solver_version": self.solver_version, "status": self.status,
             "stopped_by": self.stopped_by, "objective": self.objective, "bound": self.bound, "gap": self.gap,
-            "objective_terms": self.objective_terms, "seed": self.problem.seed, **self.details,
+            "objective_terms": self.objective_terms, "seed": self.problem.seed,
+            **{k: v for k, v in self.details.items() if k != "trajectory"}, "reproducible": self.reproducible,
         }
 
     def write(self, out: str | Path, *, command: str = "optimise") -> Path:
@@ -218,6 +243,7 @@ def optimise(
     log: Log | None = None,
     pool: ColumnPool | None = None,
     warm_start: Plan | Sequence[Plan] = (),
+    start_from: EngineState | None = None,
     _retried: bool = False,
 ) -> Result:
     """Group practices into K contiguous hubs within the bounds, as well as provably possible.
@@ -249,6 +275,10 @@ def optimise(
         first incumbent; one that breaks the band (after growth, say) is
         repaired first; plans over other practices are ignored. Warm starts
         change where the search begins, never the bound's validity.
+    start_from
+        A related solve's state (``Result.state``): its plan as a warm start,
+        a copy of its columns, and every cut that still holds here. The run
+        then gets the smaller :data:`WARM_BUDGET` of heuristic work.
 
     Returns
     -------
@@ -274,6 +304,7 @@ def optimise(
     """
     from solvers.compact import solve_compact
     from solvers.heuristic import solve_heuristic
+    from solvers.state import EngineState
 
     if isinstance(alternatives, bool) or not isinstance(alternatives, int) or alternatives < 0:
         raise InputError(f"alternatives must be a whole number >= 0, got {alternatives!r}", field="alternatives")
@@ -296,16 +327,24 @@ def optimise(
     coords = region.atlas.practices.loc[list(inst.codes), ["lat", "lon"]].to_numpy(float)
     labels = region.atlas.practices.loc[list(inst.codes), "pcn_code"].to_numpy()
     starts = _warm_hubs(inst, warm_start)
+    if start_from is not None:
+        earlier = start_from.plan_for(inst.codes)
+        starts = ([earlier] if earlier is not None else []) + starts
+        pool = pool if pool is not None else start_from.columns()
     search_limit = problem.time_limit * (1 - ALTERNATIVES_SHARE if alternatives else 1.0)
-    heuristic_time = search_limit * (WARM_HEURISTIC_SHARE if starts else HEURISTIC_SHARE)
-    heur = solve_heuristic(inst, coords, labels, rng=rng, time_limit=heuristic_time, pool=pool,
-                           solver=problem.solver, log=say, starts=starts)
+    budget = WARM_BUDGET if starts else COLD_BUDGET
+    heur = solve_heuristic(inst, coords, labels, rng=rng, time_limit=HEURISTIC_SAFETY * search_limit, pool=pool,
+                           solver=problem.solver, log=say, starts=starts, **budget)
     say(f"[{time.perf_counter() - start:5.1f}s] heuristic: objective "
         f"{'none' if heur.hubs is None else f'{heur.objective:.4f}'}")
     remaining = max(1.0, search_limit - (time.perf_counter() - start))
+    t_exact = time.perf_counter() - start
     exact = solve_compact(inst, incumbent=heur.hubs, time_limit=remaining, gap=problem.gap,
-                          solver=problem.solver, log=say)
+                          solver=problem.solver, log=say,
+                          cut_pool=start_from.cuts if start_from is not None else None)
     say(f"[{time.perf_counter() - start:5.1f}s] exact model: {exact.status}")
+    clock_cut = [phase for phase, cut in (("heuristic", heur.stopped_by == "time"), ("exact", exact.clock_cut))
+                 if cut]
 
     candidates = [(h, inst.plan_cost(h)) for h in (heur.hubs, exact.hubs) if h is not None]
     if not candidates:
@@ -316,7 +355,7 @@ def optimise(
             if found is not None:  # a plan within the limit exists: search again from it
                 warm = [found.plan] + ([warm_start] if isinstance(warm_start, Plan) else list(warm_start))
                 return optimise(problem, region, baseline=baseline, alternatives=alternatives, differ_by=differ_by,
-                                log=log, pool=heur.pool, warm_start=warm, _retried=True)
+                                log=log, pool=heur.pool, warm_start=warm, start_from=start_from, _retried=True)
         if exact.status == "infeasible":
             raise InfeasibleError(
                 "no plan satisfies every rule: the solver proved it. "
@@ -369,7 +408,10 @@ def optimise(
              *[{"stage": "exact", **row} for row in exact.log]],
         details={"warm_starts": len(starts), "warm_start_sha256": [_plan_hash(inst, h) for h in starts],
                  "columns": len(heur.pool) if heur.pool is not None else None, "cuts_added": exact.cuts_added,
-                 "fixed_by_reduced_cost": exact.fixed_by_reduced_cost, "nodes": exact.nodes},
+                 "fixed_by_reduced_cost": exact.fixed_by_reduced_cost, "nodes": exact.nodes,
+                 "heuristic_rounds": heur.rounds, "clock_cut": clock_cut,
+                 "trajectory": [[round(t_exact + t, 3), obj, low] for t, obj, low in exact.trajectory]},
+        state=EngineState.capture(inst.codes, hubs, heur.pool, exact.cut_pool),
     )
 
 

@@ -307,6 +307,19 @@ class ColumnPool:
             self._evaluate(m)
         return rules
 
+    def snapshot(self) -> ColumnPool:
+        """An unbound copy holding the same columns: a solve may grow it without touching this pool.
+
+        It is re-costed when bound to an instance, like any pool, so the copy serves any problem
+        on the same practices (columns naming a practice the instance lacks are dropped).
+        """
+        copy = ColumnPool()
+        copy._codes = self._codes
+        copy._members = list(self._members)
+        copy._sources = list(self._sources)
+        copy._index = dict(self._index)
+        return copy
+
     def _store(self, members: np.ndarray, source: str) -> int:
         key = frozenset(members.tolist())
         self._index[key] = len(self._members)

@@ -1,6 +1,10 @@
 """The heuristic engine: seed partitions, candidate hubs, master, local search, pricing.
 
-:func:`solve_heuristic` runs, within a time limit and a round limit:
+:func:`solve_heuristic` runs within a budget of work, not of time: rounds, stalled
+rounds (``patience``), growth runs, spanning-tree starts and allocations, with every
+master solved to optimality over its columns. The time limit is only a safety net;
+when it cuts a stage short the result says so (``stopped_by="time"``), because only
+then may the plan depend on the machine's speed. The stages:
 
 1. *Checks.* Rule contradictions and the feasible range of K (from
    :func:`pcn_planner.model.feasibility.check_feasibility`, plus the pieces left
@@ -176,6 +180,13 @@ class _Run:
     def left(self) -> float:
         return self.deadline - time.perf_counter()
 
+    def out_of_time(self) -> bool:
+        """The safety-net time limit has passed; the run is then marked as cut by the clock."""
+        if self.left() <= 0:
+            self.time_hit = True
+            return True
+        return False
+
     def note(self, stage: str, detail: str = "") -> None:
         row = {"stage": stage, "round": self.round, "seconds": round(time.perf_counter() - self.t0, 3),
                "columns": self.pool.n_valid, "objective": None if self.best is None else self.best_cost,
@@ -209,9 +220,9 @@ class _Run:
 def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence[object] | None, *,
                     rng: np.random.Generator, time_limit: float = 10.0, pool: ColumnPool | None = None,
                     solver: str = "highs", log: Callable[[str], None] | None = None,
-                    max_rounds: int = 40, growth_runs: int | None = None, tree_starts: int = 4,
+                    max_rounds: int = 12, growth_runs: int | None = None, tree_starts: int = 4,
                     allocations: int = 3, pricing: bool = True, master_columns: int | None = 2000,
-                    restarts_per_round: int = 3, kick_steps: int = 3, patience: int = 6,
+                    restarts_per_round: int = 3, kick_steps: int = 3, patience: int = 3,
                     starts: Sequence[Sequence[np.ndarray]] = ()) -> HeuristicResult:
     """Find a good feasible plan: contiguous, in-band hubs that respect every side rule.
 
@@ -226,7 +237,8 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
     rng
         The only source of randomness. Same seed and limits that are not hit by time give the same plan.
     time_limit
-        Wall-clock seconds for the whole run (each master solve gets part of what is left).
+        Safety net in wall-clock seconds: the budget is the work limits below. A stage cut
+        short by it marks the result ``stopped_by="time"``.
     pool
         A pool from an earlier scenario to reuse (its columns are re-costed for this instance).
     solver
@@ -316,8 +328,7 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
     cluster_cache: dict[tuple[int, int], list[tuple[str, np.ndarray]]] = {}
     failures: list[str] = []
     for a_i, alloc in enumerate(allocs):
-        if run.left() < 0.55 * time_limit and run.best is not None:
-            run.time_hit = True
+        if run.best is not None and run.out_of_time():
             break
         per_piece: list[list[tuple[float, list[list[int]]]]] = []
         for r, comp in enumerate(comps):
@@ -333,7 +344,7 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
     run.note("seeds", f"{len(allocs)} allocation(s) tried")
 
     runs = growth_runs if growth_runs is not None else 8 * int(rules.free_units.size)
-    added, done = random_growth(rules, pool, comps, rng, runs, deadline=t0 + 0.5 * time_limit)
+    added, done = random_growth(rules, pool, comps, rng, runs, deadline=deadline)
     run.time_hit |= done < runs
     run.note("grow", f"{added} new columns from {done} of {runs} runs")
 
@@ -344,7 +355,7 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
     stalls = 0
     for rnd in range(1, max_rounds + 1):
         run.round = rnd
-        if run.left() <= 0.03 * time_limit:  # too little left for a master solve to help
+        if run.out_of_time():
             stopped = "time"
             break
         before = run.best_cost
@@ -352,7 +363,7 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
         start = None if ids is None or None in ids else [int(i) for i in ids if i is not None]
         lp = None
         if pricing or start is not None:
-            lp = solve_master_lp(inst, pool, solver=solver, time_limit=max(0.05, 0.2 * run.left()))
+            lp = solve_master_lp(inst, pool, solver=solver, time_limit=max(0.05, run.left()))
         columns = None
         if lp is not None and lp.duals is not None and start is not None:
             # reduced-cost fixing: exact over this pool, and it makes the MIP far smaller
@@ -360,17 +371,17 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
                                           cap=None if exact_next else master_columns)
             capped = not exact_next and master_columns is not None and len(columns) > master_columns
             exact_next = False
-        master = solve_master(inst, pool, solver=solver, time_limit=max(0.05, 0.6 * run.left() - 0.1),
+        master = solve_master(inst, pool, solver=solver, time_limit=max(0.05, run.left()),
                               start=start, columns=columns)
         run.time_hit |= master.status in ("feasible", "no solution")
         if master.columns is not None:
             run.offer([pool.members(i) for i in master.columns])
         run.note("master", f"{master.status}: {master.message} ({master.n_columns} of {pool.n_valid} columns, "
                            f"{master.seconds:.2f} s)")
-        if run.best is not None and run.left() > 0:
+        if run.best is not None and not run.out_of_time():
             _polish(run, locked_hubs, max_free_moved, rng)
         new_cols = 0
-        if pricing and lp is not None and run.left() > 0:
+        if pricing and lp is not None and not run.out_of_time():
             if lp.duals is not None:
                 new_cols = price(rules, pool, comps, lp.duals, lp.mu, lp.lam, deadline=deadline, rng=rng,
                                  random_runs=PRICE_RANDOM_RUNS)
@@ -398,17 +409,17 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
             # stalled: one restart from the next repaired seed plan (diversity), then random ReCom
             # kicks of the incumbent, each polished (iterated local search); their hubs feed the master
             restarted = 0
-            if run.starts and run.left() > 0:
+            if run.starts and not run.out_of_time():
                 _, hubs = run.starts.pop(0)
                 restarted += 1
                 _polish(run, locked_hubs, max_free_moved, rng, hubs=hubs, label="restart")
-            while kick_steps and restarted < restarts_per_round and run.left() > 0:
+            while kick_steps and restarted < restarts_per_round and not run.out_of_time():
                 restarted += 1
                 _polish(run, locked_hubs, max_free_moved, rng, kick=kick_steps, label="kick")
             if not restarted and new_cols == 0:
                 stopped = "converged"
                 break
-        if run.left() <= 0:
+        if run.out_of_time():
             stopped = "time"
             break
     if run.best is None:
@@ -514,8 +525,7 @@ def _seed_piece(run: _Run, comp: np.ndarray, k: int, r: int, uxy: np.ndarray,
     found: list[tuple[float, list[list[int]]]] = []
     seen: set[frozenset[frozenset[int]]] = set()
     for name, labels in labellings:
-        if run.left() < 0.35 * (run.deadline - run.t0) and found:
-            run.time_hit = True
+        if found and run.out_of_time():
             break
         parts = count_fix(rules, comp, labels, k, rng)
         if parts is None:
@@ -567,7 +577,7 @@ def _polish(run: _Run, locked_hubs: list[np.ndarray], max_free_moved: int | None
         moves += improve(part, run.pool, max_moved=max_free_moved, deadline=run.deadline)
         gained = recombine(part, run.pool, rng=rng, trees=RECOM_TREES, max_moved=max_free_moved, deadline=run.deadline)
         pairs += gained
-        if not gained or time.perf_counter() > run.deadline:
+        if not gained or run.out_of_time():
             break
     result = locked_hubs + part.members()
     for h in result:
@@ -614,7 +624,7 @@ def _fallback(run: _Run, comps: list[np.ndarray], lo_k: list[int], hi_k: list[in
         alloc = _perturb(alloc, lo_k, hi_k, rng)
         per_piece = []
         for r, comp in enumerate(comps):
-            if run.left() <= 0:
+            if run.out_of_time():
                 return got
             found = _seed_piece(run, comp, alloc[r], r, uxy, current_labels, rng, cache, 2 * tree_starts,
                                 first=False, failures=failures)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -73,6 +74,27 @@ def test_same_seed_same_plan(small) -> None:
     check_invariants(small, a, problem)
     assert a.stopped_by in {"proof", "gap"}
     assert a.plan == b.plan and a.objective == b.objective
+
+
+@pytest.mark.slow
+def test_same_plan_on_a_busy_machine(small) -> None:
+    """Deterministic by work: with every core kept busy the same seed gives the same plan.
+
+    The heuristic's phases are budgeted in rounds, the root in cut rounds and the MIP stops
+    on the gap, so a slower machine takes longer but makes the same choices.
+    """
+    problem = pp.Problem(k=7, time_limit=120, seed=11)
+    idle = pp.optimise(problem, small)
+    burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2 * (os.cpu_count() or 2))]
+    try:
+        busy = pp.optimise(problem, small)
+    finally:
+        for proc in burners:
+            proc.kill()
+            proc.wait()
+    assert idle.reproducible and busy.reproducible, (idle.details["clock_cut"], busy.details["clock_cut"])
+    assert busy.plan == idle.plan and busy.objective == idle.objective
+    assert busy.details["heuristic_rounds"] == idle.details["heuristic_rounds"]
 
 
 def test_alternatives_differ_by_the_practices_asked_and_the_best_is_the_best(small) -> None:

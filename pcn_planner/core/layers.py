@@ -58,6 +58,7 @@ _TOP_MODULES: dict[str, str] = {
     "pcn_planner.__main__": "cli",
     "pcn_planner.cli": "cli",
     "pcn_planner.optimise": "solvers",  # the engine's front door
+    "pcn_planner.session": "solvers",  # related solves from one state
 }
 
 

@@ -41,7 +41,8 @@ sorted order and the solvers run with fixed seeds, so runs that end on a proof
 or the gap target repeat exactly; a run stopped by the time limit may differ.
 """
 
+from .cuts import CutPool
 from .driver import CompactResult, solve_compact
 from .model import candidate_pairs
 
-__all__ = ["CompactResult", "candidate_pairs", "solve_compact"]
+__all__ = ["CompactResult", "CutPool", "candidate_pairs", "solve_compact"]

@@ -19,10 +19,12 @@ A separator or population cut is written ``(p, b, C)``; a population cut has ``p
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import math
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -30,7 +32,7 @@ from scipy.sparse.csgraph import maximum_flow
 
 from solvers.graphs import pieces
 
-__all__ = ["CapacityCut", "CapacitySeparator", "ContiguitySeparator", "Cut"]
+__all__ = ["CapacityCut", "CapacitySeparator", "ContiguitySeparator", "Cut", "CutPool", "mask_sha256"]
 
 #: A separator or population cut ``x[p, b] <= sum_{v in C} x[v, b]`` as ``(p, b, C)``.
 Cut = tuple[int, int, tuple[int, ...]]
@@ -50,6 +52,50 @@ ROUNDING_WINDOW = 0.6
 MAX_HUBS_SPANNED = 4
 #: Least violation worth a capacity cut.
 MIN_VIOLATION = 1e-3
+
+
+def mask_sha256(mask: np.ndarray) -> str:
+    """Fingerprint of the model's variables: capacity cuts hold for a model with exactly these ``x[p, b]``."""
+    return hashlib.sha256(np.packbits(np.asarray(mask, dtype=bool)).tobytes()
+                          + str(mask.shape).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class CutPool:
+    """The cuts of a finished solve, named by practice code so a later solve can start from them.
+
+    Attributes
+    ----------
+    codes
+        Practice codes of the solve's instance, in position order.
+    cuts
+        Separator and population cuts ``(p, b, C)`` in those positions.
+    capacity
+        Rounded capacity cuts, valid only for the same variables (``mask_sha256``).
+    mask_sha256
+        :func:`mask_sha256` of the solve's candidate pairs.
+    """
+
+    codes: tuple[str, ...]
+    cuts: tuple[Cut, ...]
+    capacity: tuple[CapacityCut, ...]
+    mask_sha256: str
+
+    def for_instance(self, codes: Sequence[str], mask: np.ndarray) -> tuple[list[Cut], list[CapacityCut]]:
+        """The cuts in another instance's positions (those naming a practice it lacks are dropped).
+
+        The contiguity cuts still have to pass :meth:`ContiguitySeparator.holds` there; the
+        capacity cuts come back only if the instance has the very same variables.
+        """
+        where = {c: i for i, c in enumerate(codes)}
+        moved = {i: where.get(c) for i, c in enumerate(self.codes)}
+        cuts: list[Cut] = []
+        for p, b, sep in self.cuts:
+            q, a, rest = moved[p], moved[b], [moved[v] for v in sep]
+            if q is not None and a is not None:  # a closed separator member simply leaves the separator
+                cuts.append((q, a, tuple(sorted(v for v in rest if v is not None))))
+        same = tuple(codes) == self.codes and mask_sha256(mask) == self.mask_sha256
+        return cuts, (list(self.capacity) if same else [])
 
 
 class ContiguitySeparator:
@@ -90,6 +136,32 @@ class ContiguitySeparator:
                     reach.add(v)
                     queue.append(v)
         return tuple(sorted({v for u in piece for v in self.adj[u] if v in reach}))
+
+    def holds(self, cut: Cut) -> bool:
+        """Whether a cut found for another instance is valid for this one (an earlier solve's cut pool).
+
+        This is the cut's own validity argument, checked on this graph and mask: a separator
+        cut holds if ``C`` separates ``p`` from ``b`` among the practices that may join ``b``; a
+        population cut (``p = b``) holds if what ``b`` reaches without ``C`` has fewer than
+        ``lower`` patients. Weights never matter; bounds, links and nesting may.
+        """
+        p, b, sep = cut
+        if not (self.mask[p, b] and self.mask[b, b]):
+            return False
+        blocked = set(sep)
+        if b in blocked or p in blocked:
+            return False
+        usable = self.mask[:, b]
+        reach, queue = {b}, deque([b])
+        while queue:  # bounded: each vertex enters once
+            u = queue.popleft()
+            for v in self.adj[u]:
+                if usable[v] and v not in blocked and v not in reach:
+                    reach.add(v)
+                    queue.append(v)
+        if p != b:
+            return p not in reach
+        return float(self.pop[list(reach)].sum()) < self.lower
 
     def integral(self, hubs: Mapping[int, list[int]]) -> list[Cut]:
         """Violated separator cuts for every member of an integer solution (base -> members) cut off from its base."""

@@ -22,7 +22,7 @@ from solvers.columns import HubRules
 from solvers.local_search import repair_plan
 
 from .backends import Solve, Watch, cbc_version, highs_version, solve_cbc, solve_highs
-from .cuts import Cut
+from .cuts import Cut, CutPool, mask_sha256
 from .model import CompactModel, candidate_pairs
 from .root import RootLP, lp_rounding
 
@@ -90,6 +90,13 @@ class CompactResult:
     log
         One row per solve (LP and each MIP): iteration, kind, status, objective,
         bound, seconds, cuts (cumulative), nodes.
+    clock_cut
+        The time limit (a safety net) cut a phase short, so the plan may depend on the
+        machine's speed; otherwise the same inputs give the same plan.
+    trajectory
+        ``(seconds, objective, bound)`` each time the incumbent or the bound moved.
+    cut_pool
+        Every cut of the final model, for a later solve to start from (:class:`CutPool`).
     """
 
     hubs: list[np.ndarray] | None
@@ -108,6 +115,13 @@ class CompactResult:
     variables: int
     message: str = ""
     log: tuple[dict[str, Any], ...] = field(default=(), repr=False)
+    clock_cut: bool = False
+    trajectory: tuple[tuple[float, float, float], ...] = field(default=(), repr=False)
+    cut_pool: CutPool | None = field(default=None, repr=False)
+
+
+#: Gaps this small are round-off (objective and bound agree to ~15 digits): a target of 0 means a proof.
+GAP_FLOOR = 1e-9
 
 
 def rel_gap(objective: float, bound: float) -> float:
@@ -131,7 +145,7 @@ class CompactSolve:
     """
 
     def __init__(self, inst: Instance, *, incumbent: list[np.ndarray] | None, time_limit: float, gap: float,
-                 solver: str, threads: int | None, log: Log | None) -> None:
+                 solver: str, threads: int | None, log: Log | None, cut_pool: CutPool | None = None) -> None:
         self.t_start = time.perf_counter()
         if solver not in SOLVERS:
             raise ValueError(f"solver must be 'highs' or 'cbc', got {solver!r}")
@@ -157,6 +171,10 @@ class CompactSolve:
         self.stopped_by, self.status = "time", "time limit"
         self.note = ""
         self.resynced = False  # the live model was rebuilt after the last MIP
+        self.cut_pool = cut_pool
+        self.clock_cut = False
+        self.points: list[tuple[float, float, float]] = []
+        self.mask: np.ndarray | None = None
 
     # -- bookkeeping -----------------------------------------------------------
 
@@ -170,9 +188,20 @@ class CompactSolve:
         """Seconds left of the time limit."""
         return self.time_limit - (time.perf_counter() - self.t_start)
 
+    def mark(self, bound: float | None = None) -> None:
+        """A trajectory point when the incumbent or the best bound (or ``bound``, a solver's) moved."""
+        low = max(b for b in (bound, self.bound, -math.inf) if b is not None)
+        if self.best is None or not math.isfinite(low):
+            return
+        point = (round(time.perf_counter() - self.t_start, 3), self.upper, min(low, self.upper))
+        if not self.points or self.points[-1][1:] != point[1:]:
+            self.points.append(point)
+
     def within_gap(self) -> bool:
         """The incumbent is within the target gap of the bound."""
-        return self.best is not None and self.bound is not None and rel_gap(self.upper, self.bound) <= self.gap
+        if self.best is None or self.bound is None:
+            return False
+        return rel_gap(self.upper, self.bound) <= max(self.gap, GAP_FLOOR)
 
     def finish(self, hubs: list[np.ndarray] | None, objective: float | None, bound: float | None, status: str,
                stopped_by: str, message: str = "") -> CompactResult:
@@ -183,11 +212,18 @@ class CompactSolve:
         if hubs is not None:
             hubs = sorted((np.asarray(sorted(map(int, h)), dtype=int) for h in hubs), key=lambda h: int(h[0]))
         self.say(f"compact: {status}, objective {objective}, bound {bound}, gap {value}")
+        self.mark()
+        pool = None
+        if self.model is not None and self.mask is not None:
+            pool = CutPool(codes=tuple(self.inst.codes), cuts=tuple(sorted(self.model.cuts)),
+                           capacity=tuple(self.model.capacity_pool), mask_sha256=mask_sha256(self.mask))
         return CompactResult(hubs=hubs, objective=objective, bound=bound, gap=value, status=status,
                              stopped_by=stopped_by, solver=self.solver, solver_version=self.version,
                              wall_seconds=time.perf_counter() - self.t_start, cuts_added=self.cuts_added,
                              iterations=self.iterations, fixed_by_reduced_cost=self.fixed, nodes=self.nodes,
-                             variables=self.variables, message=message, log=tuple(self.rows))
+                             variables=self.variables, message=message, log=tuple(self.rows),
+                             clock_cut=self.clock_cut or stopped_by == "time", trajectory=tuple(self.points),
+                             cut_pool=pool)
 
     def offer(self, plan: list[np.ndarray] | None, source: str) -> bool:
         """Take a feasible plan as the incumbent if it is cheaper."""
@@ -197,6 +233,7 @@ class CompactSolve:
         if value < self.upper - 1e-12:
             self.best, self.upper = plan, value
             self.say(f"compact: new incumbent {value:.6f} from {source}")
+            self.mark()
             return True
         return False
 
@@ -214,9 +251,14 @@ class CompactSolve:
         if reason:
             self.say(f"compact: infeasible: {reason}")
             return self.finish(None, None, None, "infeasible", "infeasible", message=reason)
-        self.model = CompactModel(self.inst, mask)
+        self.model, self.mask = CompactModel(self.inst, mask), mask
         self.say(f"compact: {len(self.model.x)} assignment variables of {self.inst.n * self.inst.n} "
                  f"after nesting and distance pruning")
+        if self.cut_pool is not None:
+            cuts, capacity = self.cut_pool.for_instance(self.inst.codes, mask)
+            kept, kept_capacity = self.model.preload(cuts, capacity)
+            self.say(f"compact: started from an earlier solve's cuts: {kept} of {len(self.cut_pool.cuts)} "
+                     f"contiguity and {kept_capacity} of {len(self.cut_pool.capacity)} capacity cuts still hold")
         self.take_incumbent()
         early = self.solve_root()
         if early is not None:
@@ -259,7 +301,10 @@ class CompactSolve:
         deadline = self.t_start + ROOT_SHARE * self.time_limit
         history = [self.bound if self.bound is not None else -math.inf]
         for rnd in range(1, ROOT_ROUNDS + 1):
-            if lp_status != "optimal" or time.perf_counter() > deadline or self.within_gap():
+            if lp_status != "optimal" or self.within_gap():
+                break
+            if time.perf_counter() > deadline:  # the safety net, not the budget: rounds and stalls are
+                self.clock_cut = True
                 break
             if stalled(history):
                 break  # the MIP makes better use of the time
@@ -268,6 +313,7 @@ class CompactSolve:
                 break
             lp_status = status
             history.append(self.bound if self.bound is not None else -math.inf)
+            self.mark()
         self.cuts_added = len(model.cuts) + model.capacity_cuts
         if lp_status == "infeasible" and self.best is not None and self.fixed:
             # the cuts hold for every contiguous plan and the fixings for every plan beating the incumbent
@@ -353,11 +399,12 @@ class CompactSolve:
             return False
         restricted = min(dual, self.upper) if self.fixed else dual
         current = max(restricted, self.bound if self.bound is not None else -math.inf)
+        self.mark(current)
         if time.perf_counter() >= self.next_progress:  # long runs show where the bound stands
             self.next_progress = time.perf_counter() + PROGRESS_SECONDS
             self.say(f"compact: MIP running, {time.perf_counter() - self.t_start:.0f}s, objective {self.upper:.6f}, "
                      f"bound {current:.6f}, gap {rel_gap(self.upper, current):.2%}", logging.DEBUG)
-        return rel_gap(self.upper, current) <= self.gap
+        return rel_gap(self.upper, current) <= max(self.gap, GAP_FLOOR)
 
     # -- the MIP loop ----------------------------------------------------------------------
 
@@ -403,6 +450,7 @@ class CompactSolve:
         if out.bound is not None:
             restricted = min(out.bound, self.upper) if self.fixed else out.bound
             self.bound = restricted if self.bound is None else max(self.bound, restricted)
+            self.mark()
         row = {"iteration": it, "kind": "mip", "status": out.status, "objective": out.objective,
                "bound": out.bound, "seconds": round(out.seconds, 3), "cuts": len(model.cuts), "nodes": out.nodes}
         self.rows.append(row)
@@ -438,7 +486,7 @@ class CompactSolve:
         row["incumbent"] = self.upper if self.best is not None else None
         if self.within_gap():
             assert self.bound is not None
-            proved = out.status == "optimal" and not cuts and rel_gap(self.upper, self.bound) <= 1e-9
+            proved = out.status == "optimal" and not cuts and rel_gap(self.upper, self.bound) <= GAP_FLOOR
             self.stopped_by, self.status = ("proof", "optimal") if proved else ("gap", "gap reached")
             return True
         return not cuts and out.status != "optimal"  # time ran out inside the solver
@@ -466,7 +514,7 @@ class CompactSolve:
 
 def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, time_limit: float = 30.0,
                   gap: float = 0.01, solver: str = "highs", threads: int | None = None,
-                  log: Log | None = None) -> CompactResult:
+                  log: Log | None = None, cut_pool: CutPool | None = None) -> CompactResult:
     """Solve the compact MIP with lazy contiguity cuts; return a plan, a true bound and the gap.
 
     Steps: prune pairs by path population; solve the LP relaxation and add
@@ -496,6 +544,10 @@ def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, 
         Solver threads (``None``: the solver's default).
     log
         Receives one line per step (the same lines go to this module's logger).
+    cut_pool
+        An earlier solve's cuts (``CompactResult.cut_pool``) on the same practices: every
+        contiguity cut that still holds here (:meth:`~solvers.compact.cuts.ContiguitySeparator.holds`) starts in the
+        model, and the capacity cuts too when the variables are the same.
 
     Returns
     -------
@@ -503,4 +555,4 @@ def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, 
         Never raises on infeasible or timed-out input: the status says what happened.
     """
     return CompactSolve(inst, incumbent=incumbent, time_limit=time_limit, gap=gap, solver=solver, threads=threads,
-                        log=log).run()
+                        log=log, cut_pool=cut_pool).run()

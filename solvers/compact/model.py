@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -208,6 +209,7 @@ class CompactModel:
         self.contiguity = ContiguitySeparator(self.adj, mask, self.rows, pop, inst.lower)
         self.capacity = CapacitySeparator(self.adj, pop, inst.upper, x.keys())
         self.capacity_cuts = 0
+        self.capacity_pool: list[CapacityCut] = []  # in the order added, for a later solve to start from
         self.live: RootLP | None = None
 
     def _hub_rows(self, prob: pulp.LpProblem, b: int) -> None:
@@ -297,8 +299,24 @@ class CompactModel:
             added += 1
         return added
 
+    def preload(self, cuts: Sequence[Cut], capacity: Sequence[CapacityCut]) -> tuple[int, int]:
+        """Start from an earlier solve's cuts: those that still hold here (:meth:`ContiguitySeparator.holds`).
+
+        Capacity cuts are passed only when the earlier model had these very ``x`` variables
+        (same bounds, list sizes, graph and rules), which is when they hold. Returns the counts kept.
+        """
+        # a separator member that may not join the base adds nothing (its x is not in the model)
+        kept = sorted({(p, b, tuple(v for v in sep if (v, b) in self.x)) for p, b, sep in cuts
+                       if self.contiguity.holds((p, b, sep))})
+        self.add_cuts(kept)
+        usable = [(terms, need) for terms, need in capacity if all(key in self.x for key in terms)]
+        self.capacity.seen.update(terms for terms, _ in usable)
+        self.add_capacity_cuts(usable)
+        return len(kept), len(usable)
+
     def add_capacity_cuts(self, cuts: list[CapacityCut]) -> None:
         """Add rounded capacity cuts; the separator never returns one twice."""
         for terms, need in cuts:
             self.capacity_cuts += 1
+            self.capacity_pool.append((terms, need))
             self.prob += _expr([(self.x[key], 1.0) for key in terms]) >= need, f"capacity_{self.capacity_cuts}"
