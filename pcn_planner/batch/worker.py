@@ -1,21 +1,19 @@
-"""The worker side of a batch: one scenario per Dask task, with regions and column pools kept between tasks.
+"""The worker side of a batch: one scenario per Dask task, each starting from its batch's anchor.
 
-Each worker process keeps a module-level cache of built regions and one
-:class:`~solvers.columns.ColumnPool` per region, and passes it to
-:func:`~pcn_planner.optimise.optimise` as ``pool=``: the candidate hubs of
-earlier scenarios are re-costed for each new one, so later scenarios start
-from hundreds of good columns. A pool that grows past :data:`POOL_CAP`
-columns is trimmed to the :data:`POOL_KEEP` cheapest per practice (plus the
-last plan's hubs) so that re-costing stays cheap. The worker also keeps the
-last plan for each region and K and passes it as ``warm_start=``: it is the
-first incumbent of the next related scenario (repaired into band if, say,
-growth pushed a hub over), which leaves more of the time limit to the exact
-model that makes the bound.
+Each worker process keeps a module-level cache of built regions and, per
+region and K, one **anchor** solve: the scenario's K, bounds and solver
+settings with every other setting at its default (:func:`anchor_problem`).
+Every scenario then starts from its anchor's engine state
+(:class:`solvers.state.EngineState`: the anchor's plan as a warm start, a copy
+of its candidate hubs, and every cut that still holds) through the same path as
+:meth:`pcn_planner.session.Solver.solve`. The anchor depends only on the
+scenario itself, never on what the worker ran before, and each scenario works
+on its own copy of the state; so a scenario's plan does not depend on the order
+of the batch or on which worker runs it (the engine is deterministic by work).
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import resource
@@ -32,20 +30,14 @@ from pcn_planner.batch.scenarios import canonical_json
 from pcn_planner.core.errors import InfeasibleError, InputError
 from pcn_planner.core.jsonio import to_jsonable
 
-__all__ = ["POOL_CAP", "POOL_KEEP", "REGION_CACHE", "run_scenario"]
+__all__ = ["REGION_CACHE", "anchor_problem", "run_scenario"]
 
-#: Trim a worker's column pool when it holds more columns than this ...
-POOL_CAP = 10_000
-#: ... down to this many. Re-costing a column for a new scenario takes about 30 microseconds, and it
-#: comes out of the scenario's time limit, so a pool of 10,000 costs about 0.3 s per scenario.
-POOL_KEEP = 4_000
-#: Regions a worker keeps built (least recently used are dropped, with their pools).
+#: Regions a worker keeps built (least recently used are dropped, with their anchors).
 REGION_CACHE = 4
 
 
 _REGIONS: OrderedDict[str, tuple[Any, Any]] = OrderedDict()  # key -> (Region, transfers or None)
-_POOLS: dict[str, Any] = {}
-_PLANS: dict[tuple[str, tuple[int, int]], Any] = {}  # (region key, K range) -> last plan: the next warm start
+_ANCHORS: dict[tuple[str, str], Any] = {}  # (base region key, anchor problem) -> its Result, or None
 
 
 def _region_identity_key(region_spec: Mapping[str, Any], close: Sequence[str]) -> str:
@@ -88,50 +80,44 @@ def _cached_region(region_spec: Mapping[str, Any], close: Sequence[str]) -> tupl
         from pcn_planner.batch.scenarios import close_practices
         from pcn_planner.geography.region import build_region
 
-        base, _, base_key = _cached_region(region_spec, ())
+        base, _, _ = _cached_region(region_spec, ())
         atlas, transfers = close_practices(base.atlas, close, base.travel)
         region = build_region(atlas)
-        if key not in _POOLS and base_key in _POOLS:  # columns without the closed practices stay useful
-            _POOLS[key] = copy.deepcopy(_POOLS[base_key])
     else:
         region, transfers = _build_base_region(region_spec), None
     _REGIONS[key] = (region, transfers)
     while len(_REGIONS) > REGION_CACHE:
         old, _ = _REGIONS.popitem(last=False)
-        _POOLS.pop(old, None)
-        for plan_key in [k for k in _PLANS if k[0] == old]:
-            del _PLANS[plan_key]
+        for anchor_key in [k for k in _ANCHORS if k[0] == old]:
+            del _ANCHORS[anchor_key]
     return region, transfers, key
 
 
-def _pool(key: str):
-    from solvers.columns import ColumnPool
+def anchor_problem(problem: Any) -> Any:
+    """The problem a scenario starts from: its K, bounds and solver settings, every other setting default.
 
-    if key not in _POOLS:
-        _POOLS[key] = ColumnPool()
-    return _POOLS[key]
+    It is a function of the scenario alone, so every worker derives the same anchor for it,
+    whatever ran before.
+    """
+    from pcn_planner.model.problem import Problem
+
+    return Problem(k=problem.k, bounds=problem.bounds, solver=problem.solver, time_limit=problem.time_limit,
+                   gap=problem.gap, seed=problem.seed)
 
 
-def _trim_pool(key: str, keep_hubs: Sequence[Sequence[int]] = ()) -> None:
-    """Replace an oversized pool by its cheapest columns (per practice) for the instance it is bound to."""
-    import numpy as np
+def _anchor(region_spec: Mapping[str, Any], problem: Any) -> Any:
+    """The anchor's result on the base region (solved once per worker), or ``None`` if it has no plan."""
+    from pcn_planner.optimise import optimise
 
-    from solvers.columns import ColumnPool
-
-    pool = _POOLS.get(key)
-    if pool is None or len(pool) <= POOL_CAP or pool.rules is None:
-        return
-    inst = pool.rules.inst
-    valid = pool.valid_indices()
-    sizes = np.array([len(pool.members(i)) for i in valid], dtype=float)
-    order = valid[np.argsort(pool.cost[valid] / np.maximum(sizes, 1.0), kind="stable")]
-    fresh = ColumnPool()
-    fresh.bind(inst, pool.rules)
-    for h in keep_hubs:
-        fresh.add(h, "plan")
-    for i in order[:POOL_KEEP]:
-        fresh.add(pool.members(int(i)), pool.source(int(i)))
-    _POOLS[key] = fresh
+    anchor = anchor_problem(problem)
+    base, _, base_key = _cached_region(region_spec, ())
+    key = (base_key, canonical_json(anchor.to_dict()))
+    if key not in _ANCHORS:
+        try:
+            _ANCHORS[key] = optimise(anchor, base)
+        except InfeasibleError:  # the scenario's own rules may still allow a plan: it starts cold
+            _ANCHORS[key] = None
+    return _ANCHORS[key]
 
 
 def _practice_info(region) -> list[list[Any]]:
@@ -158,18 +144,18 @@ def run_scenario(spec: Mapping[str, Any]) -> dict[str, Any]:
         "time_limit": (spec.get("problem") or {}).get("time_limit"),
     }
     try:
-        region, transfers, key = _cached_region(spec["region"], spec.get("close", []))
+        region, transfers, _ = _cached_region(spec["region"], spec.get("close", []))
         base_region, _, _ = _cached_region(spec["region"], ())
         out["practices"] = _practice_info(base_region)
         if transfers is not None:
             out["transfers"] = transfers.to_dict(orient="list")
         problem = Problem.from_dict(spec["problem"], source=f"scenario {spec['id']}")
-        pool = _pool(key)
-        out["pool_columns_before"] = len(pool)
-        warm = _PLANS.get((key, problem.k_range))
-        result = optimise(problem, region, pool=pool, warm_start=warm or ())
+        anchor = _anchor(spec["region"], problem) if problem.k_range[0] == problem.k_range[1] else None
+        start = anchor.state if anchor is not None else None
+        out["pool_columns_before"] = len(start.columns()) if start is not None else 0
+        out["anchor_objective"] = anchor.objective if anchor is not None else None
+        result = optimise(problem, region, start_from=start)
         plan = result.plan
-        _PLANS[(key, problem.k_range)] = plan
         out.update({
             "status": "ok", "objective": result.objective, "bound": result.bound, "gap": result.gap,
             "stopped_by": result.stopped_by, "solver_status": result.status, "solver": result.solver,
@@ -182,10 +168,7 @@ def run_scenario(spec: Mapping[str, Any]) -> dict[str, Any]:
             "details": result.details,
             "solve_log": result.log,
         })
-        index = {c: i for i, c in enumerate(region.codes)}
-        keep = [[index[m] for m in members] for members in plan.members().values()]
-        _trim_pool(key, keep)
-        out["pool_columns_after"] = len(_POOLS[key])
+        out["pool_columns_after"] = result.details.get("columns")
     except InfeasibleError as exc:
         # optimise raises the same error for rules proven impossible and for "no plan found in the time
         # limit"; both are results of the scenario as posed, told apart by stopped_by

@@ -475,16 +475,24 @@ class _suppress_sqlite:
         return exc[0] is not None and issubclass(exc[0], sqlite3.OperationalError)
 
 
-def test_related_scenarios_warm_start_from_the_last_plan(tmp_path):
-    """In one worker, the second scenario with the same K starts from the first one's plan."""
-    path = write(tmp_path / "warm.yaml", f"""
-name: warm
-base: {{k: 26, time_limit: 4}}
+def test_scenarios_start_from_their_anchor_whatever_ran_before(tmp_path):
+    """Each scenario starts from its anchor (its K and bounds, defaults otherwise), not from its predecessor,
+    so running the batch in the other order gives every scenario the same plan."""
+    from pcn_planner.batch import worker
+
+    path = write(tmp_path / "anchor.yaml", f"""
+name: anchor
+synthetic: {{n_practices: 40, rng: 3}}
+base: {{k: 7, time_limit: 60}}
 sweeps:
   weights.town: [0.5, 0.25]
 """)
-    first, second = [run_scenario(s.spec()) for s in load_scenarios(path).scenarios]
-    assert first["status"] == second["status"] == "ok"
-    assert first["details"]["warm_starts"] == 0
-    assert second["details"]["warm_starts"] == 1
-    assert second["pool_columns_before"] > 0  # and the column pool is reused
+    scenarios = load_scenarios(path).scenarios
+    forward = [run_scenario(s.spec()) for s in scenarios]
+    worker._ANCHORS.clear()  # a fresh worker, which then meets the scenarios in the other order
+    backward = [run_scenario(s.spec()) for s in reversed(scenarios)][::-1]
+    assert [r["status"] for r in forward] == ["ok", "ok"]
+    for a, b in zip(forward, backward, strict=True):
+        assert a["details"]["warm_starts"] == b["details"]["warm_starts"] == 1  # the anchor's plan
+        assert a["pool_columns_before"] > 0 and a["anchor_objective"] == b["anchor_objective"]
+        assert a["plan"] == b["plan"] and a["objective"] == b["objective"]
