@@ -36,3 +36,24 @@ def write_results(name: str, text: str, data: dict) -> None:
     atomic_write_text(RESULTS / f"{name}.txt", text)
     atomic_write_text(RESULTS / f"{name}.json", json.dumps(data, indent=2, default=float) + "\n")
     print(text)
+
+
+#: Gaps whose first arrival a benchmark reports.
+MILESTONES = (0.01, 0.005, 0.001)
+
+
+def time_to_gaps(trajectory: list, offset: float = 0.0) -> dict[str, float | None]:
+    """Seconds until the gap (from ``Result.details["trajectory"]``) first reached each of :data:`MILESTONES`.
+
+    ``offset`` is added (e.g. time spent before the solve's clock started). ``None``: never reached.
+    """
+    out: dict[str, float | None] = {}
+    for target in MILESTONES:
+        hit = next((t for t, obj, low in trajectory if (obj - low) / abs(obj) <= target + 1e-12), None)
+        out[f"{target:.1%}"] = None if hit is None else round(offset + hit, 1)
+    return out
+
+
+def seconds_text(value: float | None) -> str:
+    """``12.3 s`` or ``-`` for a milestone never reached."""
+    return "-" if value is None else f"{value:.1f} s"
