@@ -153,6 +153,7 @@ def run_batch(
     workers: int | None = None,
     progress: bool = True,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    order: str = "related",
 ) -> BatchResult:
     """Run every unfinished scenario of a batch and store each result as it lands.
 
@@ -175,6 +176,12 @@ def run_batch(
     on_result
         Called with each result (plain data) right after it is stored, with what the store
         derived from it (``gap_target``, ``unresolved``, ``plan_fingerprint``).
+    order
+        ``"related"`` (default: longest limit first, related scenarios next to each other) or
+        ``"reversed"`` (the same order backwards). Workers reuse column pools and warm starts
+        from the scenarios they ran before, so the order can change where a search starts;
+        a batch run both ways and compared with :func:`~pcn_planner.batch.summary.compare_batches`
+        shows whether the plans depend on it.
 
     Returns
     -------
@@ -185,6 +192,8 @@ def run_batch(
     t0 = time.perf_counter()
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InputError(f"workers must be a whole number >= 1, got {workers!r}", field="workers")
+    if order not in ("related", "reversed"):
+        raise InputError(f"order is 'related' or 'reversed', got {order!r}", field="order")
     sset = load_scenarios(scenarios)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -192,7 +201,7 @@ def run_batch(
     try:
         store.register(sset)
         done = store.finished_ids()
-        todo = sorted((s for s in sset if s.id not in done), key=lambda s: s.group_key)
+        todo = sorted((s for s in sset if s.id not in done), key=lambda s: s.group_key, reverse=order == "reversed")
         skipped = len(sset) - len(todo)
         scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
         counts: Counter[str] = Counter()
