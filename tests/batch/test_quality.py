@@ -251,3 +251,19 @@ def test_compare_two_batches_plan_by_plan(tmp_path):
     assert table["verdict"].to_dict() == {"s1": "identical", "s2": "different", "s3": "only in a",
                                           "s4": "no plan", "s5": "only in a", "s6": "only in b"}
     assert table.loc["s1", "fingerprint_a"] == table.loc["s1", "fingerprint_b"]
+
+
+def test_compare_helper_script(tmp_path, capsys):
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "compare_batches.py"
+    spec = importlib.util.spec_from_file_location("compare_batches_script", script)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    a = fake_batch(tmp_path / "a", [payload("s1", {"k": 1}), payload("s2", {"k": 2})])
+    b = fake_batch(tmp_path / "b", [payload("s1", {"k": 1}), payload("s2", {"k": 2}, plan=PLAN_B)])
+    assert module.main([str(a), str(b), "--csv", str(tmp_path / "cmp.csv")]) == 1
+    out = capsys.readouterr().out
+    assert "identical 1, different 1" in out and "different: s2" in out
+    assert module.main([str(a), str(a)]) == 0
