@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/_common.py puts the repo on sys.path
-import _common  # noqa: E402, F401
+import _common  # noqa: F401
 
 
 def main(argv: list[str] | None = None) -> int:
