@@ -19,7 +19,9 @@ consecutive runs of related scenarios (see :mod:`pcn_planner.batch.worker` for
 what it reuses between them). If a worker dies, Dask re-runs its task elsewhere.
 
 Results land in ``results.sqlite`` as each scenario finishes
-(:mod:`pcn_planner.batch.store`); a re-run skips the finished ones.
+(:mod:`pcn_planner.batch.store`); a re-run skips the finished ones. Each
+scenario stops on its gap target, its time limit being a cap; one that runs out
+of time above the target is stored as unresolved (``docs/batch.md``).
 """
 
 from __future__ import annotations
@@ -65,6 +67,9 @@ class BatchResult:
         Scenarios in the batch, already finished before this run, run now.
     counts
         Results of this run by status (``ok``, ``infeasible``, ``error``).
+    unresolved
+        Of this run's ``ok`` results, those not proven within their gap target when their
+        time cap ran out (see :func:`~pcn_planner.batch.store.is_unresolved`).
     wall_seconds
         Time of this run, cluster start-up included.
     scheduler
@@ -83,6 +88,7 @@ class BatchResult:
     wall_seconds: float
     scheduler: str
     worker_peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    unresolved: int = 0
 
     @property
     def throughput_per_min(self) -> float:
@@ -95,6 +101,8 @@ class BatchResult:
 
     def __repr__(self) -> str:
         counts = ", ".join(f"{v} {k}" for k, v in sorted(self.counts.items())) or "nothing to run"
+        if self.unresolved:
+            counts += f"; {self.unresolved} unresolved (gap above target at the time cap)"
         return (f"<BatchResult {self.name!r}: {self.total} scenarios, {self.skipped} already done, ran {self.ran} "
                 f"({counts}) in {self.wall_seconds:.1f} s on {self.scheduler}>")
 
@@ -145,6 +153,7 @@ def run_batch(
     workers: int | None = None,
     progress: bool = True,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    order: str = "related",
 ) -> BatchResult:
     """Run every unfinished scenario of a batch and store each result as it lands.
 
@@ -165,7 +174,14 @@ def run_batch(
     progress
         Show a progress bar over finished scenarios.
     on_result
-        Called with each result (plain data) right after it is stored.
+        Called with each result (plain data) right after it is stored, with what the store
+        derived from it (``gap_target``, ``unresolved``, ``plan_fingerprint``).
+    order
+        ``"related"`` (default: longest limit first, related scenarios next to each other) or
+        ``"reversed"`` (the same order backwards). Workers reuse column pools and warm starts
+        from the scenarios they ran before, so the order can change where a search starts;
+        a batch run both ways and compared with :func:`~pcn_planner.batch.summary.compare_batches`
+        shows whether the plans depend on it.
 
     Returns
     -------
@@ -176,6 +192,8 @@ def run_batch(
     t0 = time.perf_counter()
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise InputError(f"workers must be a whole number >= 1, got {workers!r}", field="workers")
+    if order not in ("related", "reversed"):
+        raise InputError(f"order is 'related' or 'reversed', got {order!r}", field="order")
     sset = load_scenarios(scenarios)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -183,10 +201,11 @@ def run_batch(
     try:
         store.register(sset)
         done = store.finished_ids()
-        todo = sorted((s for s in sset if s.id not in done), key=lambda s: s.group_key)
+        todo = sorted((s for s in sset if s.id not in done), key=lambda s: s.group_key, reverse=order == "reversed")
         skipped = len(sset) - len(todo)
         scheduler = scheduler or os.environ.get(SCHEDULER_ENV) or None
         counts: Counter[str] = Counter()
+        unresolved = 0
         peaks: dict[str, float] = {}
         where = scheduler or "nothing (every scenario already finished)"
         if todo:
@@ -207,12 +226,14 @@ def run_batch(
                             payload = fut.result()
                         except Exception as exc:  # noqa: BLE001 - the task was lost (e.g. KilledWorker): retried next run
                             payload = _lost_payload(s, exc)
-                        store.write(payload)
+                        payload = {**payload, **store.write(payload)}
                         counts[payload["status"]] += 1
+                        unresolved += int(payload["unresolved"])
                         if payload.get("worker") and payload.get("peak_rss_mb") is not None:
                             peaks[payload["worker"]] = max(peaks.get(payload["worker"], 0.0), payload["peak_rss_mb"])
                         gap = payload.get("gap")
                         bar.set_postfix_str(", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+                                            + (f", unresolved {unresolved}" if unresolved else "")
                                             + ("" if gap is None else f", last gap {gap:.1%}"), refresh=False)
                         bar.update(1)
                         if on_result is not None:
@@ -221,7 +242,7 @@ def run_batch(
                     bar.close()
         return BatchResult(out_dir=out, store=store.path, name=sset.name, total=len(sset), skipped=skipped,
                            ran=len(todo), counts=dict(counts), wall_seconds=time.perf_counter() - t0,
-                           scheduler=where, worker_peak_rss_mb=peaks)
+                           scheduler=where, worker_peak_rss_mb=peaks, unresolved=unresolved)
     finally:
         store.close()
 

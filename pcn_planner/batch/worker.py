@@ -142,6 +142,8 @@ def run_scenario(spec: Mapping[str, Any]) -> dict[str, Any]:
         "reason": None, "worker": f"{socket.gethostname()}:{os.getpid()}", "pid": os.getpid(),
         "region_key": canonical_json({"region": spec["region"].get("synthetic") or spec["region"].get("sha256")}),
         "time_limit": (spec.get("problem") or {}).get("time_limit"),
+        # the scenario's gap target: the store marks an ok result above it as unresolved
+        "gap_target": (spec.get("problem") or {}).get("gap"),
     }
     try:
         region, transfers, _ = _cached_region(spec["region"], spec.get("close", []))

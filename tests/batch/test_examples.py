@@ -27,3 +27,11 @@ def test_problem_example_compiles_against_the_embedded_data(atlas: pp.Atlas) -> 
     inst = compile_problem(problem, region)
     stafford = region.atlas.practices.loc[list(inst.codes), "lad"].eq("Stafford").to_numpy()
     assert (inst.population[stafford] > region.population[stafford] * 1.079).all()
+
+
+def test_sensitivity_example_stops_on_quality_not_on_a_short_limit() -> None:
+    from pcn_planner.batch.scenarios import SHORT_TIME_LIMIT
+
+    scenarios = load_scenarios(EXAMPLES / "sensitivity.yaml").scenarios
+    assert all(s.problem["gap"] == 0.01 for s in scenarios)
+    assert all(s.problem["time_limit"] >= max(SHORT_TIME_LIMIT, 60) for s in scenarios)
