@@ -25,7 +25,7 @@ from pcn_planner.geography.region import Region, build_region
 from pcn_planner.model.feasibility import explain_or_raise
 from pcn_planner.model.instance import Instance, compile_problem, moved_from
 from pcn_planner.model.plan import Plan
-from pcn_planner.model.problem import Problem
+from pcn_planner.model.problem import COLUMN_SOLVERS, Problem
 from pcn_planner.scoring.metrics import gap_text, gap_words
 from pcn_planner.scoring.scorecard import Scorecard, score_instance
 
@@ -333,8 +333,10 @@ def optimise(
         pool = pool if pool is not None else start_from.columns()
     search_limit = problem.time_limit * (1 - ALTERNATIVES_SHARE if alternatives else 1.0)
     budget = WARM_BUDGET if starts else COLD_BUDGET
+    # SCIP solves the exact compact model only; the heuristic's master problems run on HiGHS
+    columns_solver = problem.solver if problem.solver in COLUMN_SOLVERS else "highs"
     heur = solve_heuristic(inst, coords, labels, rng=rng, time_limit=HEURISTIC_SAFETY * search_limit, pool=pool,
-                           solver=problem.solver, log=say, starts=starts, **budget)
+                           solver=columns_solver, log=say, starts=starts, **budget)
     say(f"[{time.perf_counter() - start:5.1f}s] heuristic: objective "
         f"{'none' if heur.hubs is None else f'{heur.objective:.4f}'}")
     remaining = max(1.0, search_limit - (time.perf_counter() - start))
@@ -369,7 +371,7 @@ def optimise(
         from solvers.alternatives import next_best_plans
 
         left = max(0.5, problem.time_limit - (time.perf_counter() - start))
-        others = next_best_plans(inst, heur.pool, hubs, alternatives, solver=problem.solver, time_limit=left,
+        others = next_best_plans(inst, heur.pool, hubs, alternatives, solver=columns_solver, time_limit=left,
                                  differ_by=default_differ_by(inst.n) if differ_by is None else differ_by,
                                  log=say)
         # the best of all the options is the plan: an alternative that beats it takes its place

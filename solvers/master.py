@@ -24,7 +24,7 @@ import numpy as np
 import pulp
 
 from pcn_planner.model.instance import Instance
-from pcn_planner.model.problem import SOLVERS
+from pcn_planner.model.problem import COLUMN_SOLVERS
 
 from .columns import ColumnPool
 from .highs import quiet_banner
@@ -116,7 +116,7 @@ def make_solver(solver: str, time_limit: float, mip: bool = True, gap: float | N
         with warnings.catch_warnings():  # PuLP 3 flags its bundled CBC as deprecated; it is still the one shipped
             warnings.simplefilter("ignore", DeprecationWarning)
             return pulp.PULP_CBC_CMD(warmStart=warm, **kwargs)
-    raise ValueError(f"solver must be one of {', '.join(SOLVERS)}, got {solver!r}")
+    raise ValueError(f"solver must be one of {', '.join(COLUMN_SOLVERS)}, got {solver!r}")
 
 
 def run_solver(prob: pulp.LpProblem, solver: str, time_limit: float, mip: bool = True, gap: float | None = None,
@@ -235,7 +235,7 @@ def solve_master_lp(inst: Instance, pool: ColumnPool, *, solver: str = "highs",
     """
     t0 = time.perf_counter()
     pool.bind(inst)
-    order = [solver] + [s for s in SOLVERS if s != solver]
+    order = [solver] + [s for s in COLUMN_SOLVERS if s != solver]
     message = ""
     for name in order:
         prob, _z, idx, uncovered = _build(inst, pool, relax=True)

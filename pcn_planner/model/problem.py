@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import asdict, dataclass, field, replace
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +78,11 @@ class Bounds:
 
 WEIGHT_TERMS = ("travel", "town", "lad", "catchment", "risk", "disruption", "equity", "hubs")
 NEST_LEVELS = ("sub_icb", "lad")
-SOLVERS = ("highs", "cbc")
+#: MIP solvers of the column heuristic's master problems (PuLP models).
+COLUMN_SOLVERS = ("highs", "cbc")
+#: Solvers a problem may name. SCIP (an optional extra: ``pip install 'pcn-planner[scip]'``) solves the
+#: exact compact model with contiguity separated in its search; the heuristic then runs on HiGHS.
+SOLVERS = COLUMN_SOLVERS + (("scip",) if find_spec("pyscipopt") is not None else ())
 
 
 @dataclass(frozen=True)
@@ -205,6 +210,9 @@ class Problem:
             raise InputError(f"k must be a whole number >= 1, got {k!r}", field="k")
         if self.nest not in (None, *NEST_LEVELS):
             raise InputError(f"nest must be one of {', '.join(NEST_LEVELS)}, got {self.nest!r}", field="rules.nest")
+        if self.solver == "scip" and "scip" not in SOLVERS:
+            raise InputError("solver 'scip' needs PySCIPOpt: pip install 'pcn-planner[scip]' (or use highs or cbc)",
+                             field="solver")
         if self.solver not in SOLVERS:
             raise InputError(f"solver must be one of {', '.join(SOLVERS)}, got {self.solver!r}", field="solver")
         if self.time_limit <= 0:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from pcn_planner.model.instance import Instance
-from pcn_planner.model.problem import SOLVERS
+from pcn_planner.model.problem import COLUMN_SOLVERS
 from pcn_planner.model.rules import check_plan
 from solvers.columns import HubRules
 from solvers.local_search import repair_plan
@@ -147,11 +147,15 @@ class CompactSolve:
     def __init__(self, inst: Instance, *, incumbent: list[np.ndarray] | None, time_limit: float, gap: float,
                  solver: str, threads: int | None, log: Log | None, cut_pool: CutPool | None = None) -> None:
         self.t_start = time.perf_counter()
-        if solver not in SOLVERS:
-            raise ValueError(f"solver must be 'highs' or 'cbc', got {solver!r}")
+        if solver not in (*COLUMN_SOLVERS, "scip"):
+            raise ValueError(f"solver must be 'highs', 'cbc' or 'scip', got {solver!r}")
         self.inst, self.incumbent, self.time_limit, self.gap = inst, incumbent, time_limit, gap
         self.solver, self.threads, self.log = solver, threads, log
-        self.version = highs_version() if solver == "highs" else cbc_version()
+        if solver == "scip":  # optional: imported only when asked for
+            from .scip import scip_version
+            self.version = scip_version()
+        else:
+            self.version = highs_version() if solver == "highs" else cbc_version()
         self.rows: list[dict[str, Any]] = []
         self.best: list[np.ndarray] | None = None
         self.upper = math.inf
@@ -385,13 +389,13 @@ class CompactSolve:
     # -- HiGHS callbacks ---------------------------------------------------------------
 
     def on_solution(self, hubs: dict[int, list[int]]) -> None:
-        """An improving HiGHS solution: keep it if contiguous and feasible, else its repair."""
+        """An improving HiGHS or SCIP solution: keep it if contiguous and feasible, else its repair."""
         assert self.model is not None
         plan = [np.array(m, dtype=int) for m in hubs.values()]
         if not self.model.separators(hubs) and not self.broken(plan):
-            self.offer(plan, "a HiGHS solution")
+            self.offer(plan, f"a {self.solver} solution")
         else:
-            self.offer(repair_plan(self.inst, plan, rules=self.rules), "a repaired HiGHS solution")
+            self.offer(repair_plan(self.inst, plan, rules=self.rules), f"a repaired {self.solver} solution")
 
     def stop_at(self, dual: float) -> bool:
         """Stop the running MIP: the incumbent is within the gap of its dual bound (and the root's)."""
@@ -438,6 +442,14 @@ class CompactSolve:
         if self.solver == "highs":
             return solve_highs(self.model, time_limit=left, gap=self.gap, threads=self.threads, start=started,
                                watch=watch)
+        if self.solver == "scip":  # contiguity is separated inside SCIP's search: one solve, no outer loop
+            from .scip import solve_scip
+
+            out = solve_scip(self.model, time_limit=left, gap=self.gap, threads=self.threads,
+                             start=started, on_solution=self.on_solution,
+                             stop_at=self.stop_at)
+            self.cuts_added = len(self.model.cuts) + self.model.capacity_cuts
+            return out
         return solve_cbc(self.model.prob, time_limit=left, gap=self.gap, threads=self.threads, start=started)
 
     def mip_step(self, it: int, watch: Watch | None) -> bool:
@@ -539,7 +551,8 @@ def solve_compact(inst: Instance, *, incumbent: list[np.ndarray] | None = None, 
     gap
         Target relative gap; the loop stops once ``(objective - bound) / |objective| <= gap``.
     solver
-        ``"highs"`` or ``"cbc"`` for the MIP solves.
+        ``"highs"`` or ``"cbc"`` for the MIP solves, or ``"scip"`` (optional extra) for one SCIP solve
+        that separates contiguity in its search (:mod:`solvers.compact.scip`).
     threads
         Solver threads (``None``: the solver's default).
     log
