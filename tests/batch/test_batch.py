@@ -480,7 +480,7 @@ class _suppress_sqlite:
 
 
 def test_scenarios_start_from_their_anchor_whatever_ran_before(tmp_path):
-    """Each scenario starts from its anchor (its K and bounds, defaults otherwise), not from its predecessor,
+    """Each scenario starts from its anchor (its K, defaults otherwise), not from its predecessor,
     so running the batch in the other order gives every scenario the same plan."""
     from pcn_planner.batch import worker
 
@@ -489,7 +489,7 @@ name: anchor
 synthetic: {{n_practices: 40, rng: 3}}
 base: {{k: 7, time_limit: 60}}
 sweeps:
-  weights.town: [0.5, 0.25]
+  weights.town: [1.0, 0.25]
 """)
     scenarios = load_scenarios(path).scenarios
     forward = [run_scenario(s.spec()) for s in scenarios]
