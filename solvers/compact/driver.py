@@ -30,6 +30,8 @@ __all__ = ["CompactResult", "CompactSolve", "solve_compact"]
 
 logger = logging.getLogger(__name__)
 
+#: Largest relative gap between the incumbent and the bound that an optimal MIP counts as a proof.
+PROOF_GAP = 1e-9
 #: Safety limit on solve-separate rounds (the time limit usually ends the loop first).
 MAX_ITERATIONS = 200
 #: Relative slack on reduced-cost fixing, so solver round-off never fixes a variable the incumbent uses.
@@ -436,9 +438,15 @@ class CompactSolve:
             return True
         self.fix_by_reduced_cost()  # only acts if the incumbent improved, here or in a callback
         row["incumbent"] = self.upper if self.best is not None else None
-        if self.within_gap():
+        settled = out.status == "optimal" and not cuts and self.bound is not None
+        if settled or self.within_gap():
+            # An optimal MIP solution that needs no cut settles the run even outside the gap target:
+            # re-solving the same model cannot raise its bound. That happens at gap 0, where the plan's
+            # recomputed cost and the solver's bound may differ in the last bit, and where the solver
+            # stops at its own tolerance (HiGHS's absolute gap; CBC's bound is lowered by its print
+            # precision). The proof is judged on the gap alone.
             assert self.bound is not None
-            proved = out.status == "optimal" and not cuts and rel_gap(self.upper, self.bound) <= 1e-9
+            proved = settled and rel_gap(self.upper, self.bound) <= PROOF_GAP
             self.stopped_by, self.status = ("proof", "optimal") if proved else ("gap", "gap reached")
             return True
         return not cuts and out.status != "optimal"  # time ran out inside the solver
