@@ -11,7 +11,10 @@ The model is a capacitated p-median (Hess) whose base is a member practice::
     min  sum cost[p, b] x[p, b] + risk_weight sum_b e_b
 
 plus the side rules (anchor, keep together / apart, locked hubs, moved
-practices). Contiguity comes as cuts (:mod:`solvers.compact.cuts`).
+practices). Contiguity comes as cuts (:mod:`solvers.compact.cuts`). A locked
+hub's members may be based only at each other, at any member allowed to serve
+them all, and all at the same one (``x[p, b] = x[b, b]``): under the moved-practices
+rule the plan's choice of that base (``Instance.bases``) is part of the optimum.
 
 **Distance pruning** (:func:`candidate_pairs`): ``x[p, b]`` is dropped when every
 ``p``-``b`` path in the practice graph carries more than ``upper`` patients
@@ -108,11 +111,12 @@ def candidate_pairs(inst: Instance) -> tuple[np.ndarray, str]:
         return np.zeros((n, n), dtype=bool), reason
     mask = inst.allowed.copy()
     for members in inst.locked:
-        base = inst.hub_cost(members)[1]
+        # a locked hub is served from any member allowed to serve all of it: which one is the plan's
+        # choice (Instance.bases), not always the hub's own cheapest when the moved-practices rule binds
+        bases = inst.base_options(members)[0]
         mask[members, :] = False
         mask[:, members] = False
-        mask[:, base] = False
-        mask[members, base] = True
+        mask[np.ix_(members, bases)] = True
     # a base serves itself; pruning rounds until nothing changes (each round removes a pair or stops)
     for _ in range(n * n):
         before = int(mask.sum())
@@ -234,6 +238,11 @@ class CompactModel:
         for i, (p, q) in enumerate(inst.keep_together):
             if (p, b) in x:  # the mask gives partners the same bases
                 prob += x[p, b] - x[q, b] == 0, f"together_{i}_{b}"
+        for g, group in enumerate(inst.locked):  # a locked hub based at b holds all of its members
+            if b in group:
+                for p in group.tolist():
+                    if p != b:
+                        prob += (x[p, b] - x[b, b] == 0 if (p, b) in x else x[b, b] == 0), f"locked_{g}_{p}_{b}"
 
     # -- solutions ---------------------------------------------------------
 
