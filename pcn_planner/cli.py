@@ -223,6 +223,9 @@ def _optimise(args: argparse.Namespace) -> int:
         print(f"\nthe time limit ended the search before the {target} gap target; the plan is feasible. "
               f"To tighten the bound, run the same command with a longer --time-limit (e.g. "
               f"{max(120, 4 * problem.time_limit):g}) and --start {out} to begin from this plan.")
+    elif result.details.get("clock_cut"):
+        print(f"\nthe time limit cut the {' and '.join(result.details['clock_cut'])} phase short, so this plan "
+              f"may differ on a faster or slower machine; a longer --time-limit makes it repeatable.")
     return 0
 
 
