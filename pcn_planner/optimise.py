@@ -51,9 +51,13 @@ def default_differ_by(practices: int) -> int:
 #: The heuristic's budget of work from nothing: rounds at most, and stalled rounds before it stops.
 #: On SSOT at K=23 it converges in about 10 rounds (~11 s on 2 cores; benchmarks/results/ssot.txt).
 COLD_BUDGET: dict[str, Any] = {"max_rounds": 12, "patience": 3}
-#: The budget when it starts from a related plan (a warm start or an earlier solve's state): the
-#: plan and its columns are already good, and the exact model, which makes the bound, gets the time.
-WARM_BUDGET: dict[str, Any] = {"max_rounds": 3, "patience": 1, "allocations": 1, "tree_starts": 1}
+#: The budget when it starts from related plans (``warm_start``): the plans are good starts, and the
+#: exact model, which makes the bound, gets the time saved.
+WARM_BUDGET: dict[str, Any] = {"max_rounds": 4, "patience": 1}
+#: The budget when it starts from an earlier solve's state (``start_from``): no new seeds or grown
+#: columns (that solve's columns are in the pool), at most 2 master rounds and none after a round
+#: without gain.
+STATE_BUDGET: dict[str, Any] = {"max_rounds": 2, "patience": 0, "seeds": False}
 #: Safety net only: the share of the time limit after which the heuristic is cut short by the clock
 #: (the run then says its plan may depend on the machine's speed: ``Result.reproducible``).
 HEURISTIC_SAFETY = 0.6
@@ -278,7 +282,7 @@ def optimise(
     start_from
         A related solve's state (``Result.state``): its plan as a warm start,
         a copy of its columns, and every cut that still holds here. The run
-        then gets the smaller :data:`WARM_BUDGET` of heuristic work.
+        then gets the smaller :data:`STATE_BUDGET` of heuristic work.
 
     Returns
     -------
@@ -332,7 +336,7 @@ def optimise(
         starts = ([earlier] if earlier is not None else []) + starts
         pool = pool if pool is not None else start_from.columns()
     search_limit = problem.time_limit * (1 - ALTERNATIVES_SHARE if alternatives else 1.0)
-    budget = WARM_BUDGET if starts else COLD_BUDGET
+    budget = STATE_BUDGET if start_from is not None and starts else (WARM_BUDGET if starts else COLD_BUDGET)
     # SCIP solves the exact compact model only; the heuristic's master problems run on HiGHS
     columns_solver = problem.solver if problem.solver in COLUMN_SOLVERS else "highs"
     heur = solve_heuristic(inst, coords, labels, rng=rng, time_limit=HEURISTIC_SAFETY * search_limit, pool=pool,

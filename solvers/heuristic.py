@@ -223,7 +223,7 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
                     max_rounds: int = 12, growth_runs: int | None = None, tree_starts: int = 4,
                     allocations: int = 3, pricing: bool = True, master_columns: int | None = 2000,
                     restarts_per_round: int = 3, kick_steps: int = 3, patience: int = 3,
-                    starts: Sequence[Sequence[np.ndarray]] = ()) -> HeuristicResult:
+                    starts: Sequence[Sequence[np.ndarray]] = (), seeds: bool = True) -> HeuristicResult:
     """Find a good feasible plan: contiguous, in-band hubs that respect every side rule.
 
     Parameters
@@ -274,6 +274,10 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
         e.g. the previous scenario of a batch. A feasible one becomes the first
         incumbent; one that breaks only the band or contiguity under this
         problem's rules is repaired first. Either way its hubs join the pool.
+    seeds
+        Build seed partitions and grow random columns. ``False`` skips both when a warm
+        start gave a plan (a related solve's columns are in ``pool``); with no plan the
+        seeds run anyway.
     """
     t0 = time.perf_counter()
     deadline = t0 + float(time_limit)
@@ -327,6 +331,9 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
 
     cluster_cache: dict[tuple[int, int], list[tuple[str, np.ndarray]]] = {}
     failures: list[str] = []
+    warm_only = not seeds and run.best is not None  # a related plan and its columns are start enough
+    if warm_only:
+        allocs = []
     for a_i, alloc in enumerate(allocs):
         if run.best is not None and run.out_of_time():
             break
@@ -341,9 +348,10 @@ def solve_heuristic(inst: Instance, coords: np.ndarray, current_labels: Sequence
             hubs = locked_hubs + [rules.unit_members(p) for parts in chosen for p in parts]
             if run.offer(hubs):
                 run.note("seed", f"allocation {a_i}: repaired plan")
-    run.note("seeds", f"{len(allocs)} allocation(s) tried")
+    run.note("seeds", "skipped: started from a related plan" if warm_only else f"{len(allocs)} allocation(s) tried")
 
     runs = growth_runs if growth_runs is not None else 8 * int(rules.free_units.size)
+    runs = 0 if warm_only else runs
     added, done = random_growth(rules, pool, comps, rng, runs, deadline=deadline)
     run.time_hit |= done < runs
     run.note("grow", f"{added} new columns from {done} of {runs} runs")

@@ -10,8 +10,9 @@ wrong, only faster to find:
   the new instance, like any column pool;
 * the **cuts** go through :meth:`~solvers.compact.cuts.ContiguitySeparator.holds`:
   contiguity and population cuts hold for any weights and are re-verified on the
-  new graph, bounds and rules; capacity cuts are kept only for the very same
-  variables (same bounds, list sizes, graph and rules).
+  new graph, bounds and rules; capacity cuts are kept when the list sizes and the
+  graph are the same and the model has no variable the old one lacked
+  (:meth:`~solvers.compact.cuts.CutPool.for_instance`).
 
 The state is immutable: every solve that starts from it works on its own copy
 of the columns, so solves that start from one state do not depend on each other

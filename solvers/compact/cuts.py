@@ -19,7 +19,6 @@ A separator or population cut is written ``(p, b, C)``; a population cut has ``p
 
 from __future__ import annotations
 
-import hashlib
 import heapq
 import math
 from collections import deque
@@ -32,7 +31,7 @@ from scipy.sparse.csgraph import maximum_flow
 
 from solvers.graphs import pieces
 
-__all__ = ["CapacityCut", "CapacitySeparator", "ContiguitySeparator", "Cut", "CutPool", "mask_sha256"]
+__all__ = ["CapacityCut", "CapacitySeparator", "ContiguitySeparator", "Cut", "CutPool"]
 
 #: A separator or population cut ``x[p, b] <= sum_{v in C} x[v, b]`` as ``(p, b, C)``.
 Cut = tuple[int, int, tuple[int, ...]]
@@ -54,13 +53,7 @@ MAX_HUBS_SPANNED = 4
 MIN_VIOLATION = 1e-3
 
 
-def mask_sha256(mask: np.ndarray) -> str:
-    """Fingerprint of the model's variables: capacity cuts hold for a model with exactly these ``x[p, b]``."""
-    return hashlib.sha256(np.packbits(np.asarray(mask, dtype=bool)).tobytes()
-                          + str(mask.shape).encode()).hexdigest()
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class CutPool:
     """The cuts of a finished solve, named by practice code so a later solve can start from them.
 
@@ -71,21 +64,30 @@ class CutPool:
     cuts
         Separator and population cuts ``(p, b, C)`` in those positions.
     capacity
-        Rounded capacity cuts, valid only for the same variables (``mask_sha256``).
-    mask_sha256
-        :func:`mask_sha256` of the solve's candidate pairs.
+        Rounded capacity cuts; see :meth:`for_instance` for when they hold elsewhere.
+    mask, population, edges, upper
+        The solve's candidate pairs ``x[p, b]``, list sizes, practice-graph edges (links
+        included) and maximum hub size: what the capacity cuts' validity rests on.
     """
 
     codes: tuple[str, ...]
     cuts: tuple[Cut, ...]
     capacity: tuple[CapacityCut, ...]
-    mask_sha256: str
+    mask: np.ndarray
+    population: np.ndarray
+    edges: frozenset[tuple[int, int]]
+    upper: float
 
-    def for_instance(self, codes: Sequence[str], mask: np.ndarray) -> tuple[list[Cut], list[CapacityCut]]:
+    def for_instance(self, codes: Sequence[str], mask: np.ndarray, population: np.ndarray,
+                     edges: frozenset[tuple[int, int]], upper: float) -> tuple[list[Cut], list[CapacityCut]]:
         """The cuts in another instance's positions (those naming a practice it lacks are dropped).
 
-        The contiguity cuts still have to pass :meth:`ContiguitySeparator.holds` there; the
-        capacity cuts come back only if the instance has the very same variables.
+        The contiguity cuts still have to pass :meth:`ContiguitySeparator.holds` there. A
+        capacity cut says that the hubs meeting a set ``U`` number at least
+        ``ceil(pop(U) / upper)``, with one term per base of the model; it still holds when the
+        practices, list sizes and graph are the same, ``upper`` is no larger (the right-hand side
+        can only grow) and every ``x[p, b]`` of the new model was in the old one (so every new base
+        has its term). Otherwise the capacity cuts are not passed on.
         """
         where = {c: i for i, c in enumerate(codes)}
         moved = {i: where.get(c) for i, c in enumerate(self.codes)}
@@ -94,7 +96,9 @@ class CutPool:
             q, a, rest = moved[p], moved[b], [moved[v] for v in sep]
             if q is not None and a is not None:  # a closed separator member simply leaves the separator
                 cuts.append((q, a, tuple(sorted(v for v in rest if v is not None))))
-        same = tuple(codes) == self.codes and mask_sha256(mask) == self.mask_sha256
+        same = (tuple(codes) == self.codes and np.array_equal(population, self.population)
+                and edges == self.edges and upper <= self.upper and mask.shape == self.mask.shape
+                and not (mask & ~self.mask).any())
         return cuts, (list(self.capacity) if same else [])
 
 

@@ -22,7 +22,7 @@ from solvers.columns import HubRules
 from solvers.local_search import repair_plan
 
 from .backends import Solve, Watch, cbc_version, highs_version, solve_cbc, solve_highs
-from .cuts import Cut, CutPool, mask_sha256
+from .cuts import Cut, CutPool
 from .model import CompactModel, candidate_pairs
 from .root import RootLP, lp_rounding
 
@@ -201,6 +201,10 @@ class CompactSolve:
         if not self.points or self.points[-1][1:] != point[1:]:
             self.points.append(point)
 
+    def _edges(self) -> frozenset[tuple[int, int]]:
+        """The practice graph the cuts were separated on (links included), as sorted pairs."""
+        return frozenset((min(u, v), max(u, v)) for u, nbrs in enumerate(self.inst.neighbours()) for v in nbrs)
+
     def within_gap(self) -> bool:
         """The incumbent is within the target gap of the bound."""
         if self.best is None or self.bound is None:
@@ -220,7 +224,8 @@ class CompactSolve:
         pool = None
         if self.model is not None and self.mask is not None:
             pool = CutPool(codes=tuple(self.inst.codes), cuts=tuple(sorted(self.model.cuts)),
-                           capacity=tuple(self.model.capacity_pool), mask_sha256=mask_sha256(self.mask))
+                           capacity=tuple(self.model.capacity_pool), mask=self.mask,
+                           population=self.inst.population.copy(), edges=self._edges(), upper=self.inst.upper)
         return CompactResult(hubs=hubs, objective=objective, bound=bound, gap=value, status=status,
                              stopped_by=stopped_by, solver=self.solver, solver_version=self.version,
                              wall_seconds=time.perf_counter() - self.t_start, cuts_added=self.cuts_added,
@@ -259,7 +264,8 @@ class CompactSolve:
         self.say(f"compact: {len(self.model.x)} assignment variables of {self.inst.n * self.inst.n} "
                  f"after nesting and distance pruning")
         if self.cut_pool is not None:
-            cuts, capacity = self.cut_pool.for_instance(self.inst.codes, mask)
+            cuts, capacity = self.cut_pool.for_instance(self.inst.codes, mask, self.inst.population, self._edges(),
+                                                        self.inst.upper)
             kept, kept_capacity = self.model.preload(cuts, capacity)
             self.say(f"compact: started from an earlier solve's cuts: {kept} of {len(self.cut_pool.cuts)} "
                      f"contiguity and {kept_capacity} of {len(self.cut_pool.capacity)} capacity cuts still hold")

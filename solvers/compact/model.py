@@ -311,14 +311,15 @@ class CompactModel:
     def preload(self, cuts: Sequence[Cut], capacity: Sequence[CapacityCut]) -> tuple[int, int]:
         """Start from an earlier solve's cuts: those that still hold here (:meth:`ContiguitySeparator.holds`).
 
-        Capacity cuts are passed only when the earlier model had these very ``x`` variables
-        (same bounds, list sizes, graph and rules), which is when they hold. Returns the counts kept.
+        Capacity cuts are passed only when they hold here (:meth:`~solvers.compact.cuts.CutPool.for_instance`).
+        Returns the counts kept.
         """
         # a separator member that may not join the base adds nothing (its x is not in the model)
         kept = sorted({(p, b, tuple(v for v in sep if (v, b) in self.x)) for p, b, sep in cuts
                        if self.contiguity.holds((p, b, sep))})
         self.add_cuts(kept)
-        usable = [(terms, need) for terms, need in capacity if all(key in self.x for key in terms)]
+        # a term whose x[p, b] is not in this model is 0 in every plan it allows, so it is left out
+        usable = [(tuple(key for key in terms if key in self.x), need) for terms, need in capacity]
         self.capacity.seen.update(terms for terms, _ in usable)
         self.add_capacity_cuts(usable)
         return len(kept), len(usable)
