@@ -26,6 +26,7 @@ from pcn_planner.model.feasibility import explain_or_raise
 from pcn_planner.model.instance import Instance, compile_problem, moved_from
 from pcn_planner.model.plan import Plan
 from pcn_planner.model.problem import COLUMN_SOLVERS, Problem
+from pcn_planner.model.rules import check_plan
 from pcn_planner.scoring.metrics import gap_text, gap_words
 from pcn_planner.scoring.scorecard import Scorecard, score_instance
 
@@ -54,9 +55,10 @@ COLD_BUDGET: dict[str, Any] = {"max_rounds": 12, "patience": 3}
 #: The budget when it starts from related plans (``warm_start``): the plans are good starts, and the
 #: exact model, which makes the bound, gets the time saved.
 WARM_BUDGET: dict[str, Any] = {"max_rounds": 4, "patience": 1}
-#: The budget when it starts from an earlier solve's state (``start_from``): no new seeds or grown
-#: columns (that solve's columns are in the pool), at most 2 master rounds and none after a round
-#: without gain.
+#: The budget when it starts from an earlier solve's state (``start_from``) whose plan keeps every
+#: rule of this problem: no new seeds or grown columns (that solve's columns are in the pool), at
+#: most 2 master rounds and none after a round without gain. A plan that breaks a new rule gets
+#: ``WARM_BUDGET``.
 STATE_BUDGET: dict[str, Any] = {"max_rounds": 2, "patience": 0, "seeds": False}
 #: Safety net only: the share of the time limit after which the heuristic is cut short by the clock
 #: (the run then says its plan may depend on the machine's speed: ``Result.reproducible``).
@@ -336,7 +338,10 @@ def optimise(
         starts = ([earlier] if earlier is not None else []) + starts
         pool = pool if pool is not None else start_from.columns()
     search_limit = problem.time_limit * (1 - ALTERNATIVES_SHARE if alternatives else 1.0)
-    budget = STATE_BUDGET if start_from is not None and starts else (WARM_BUDGET if starts else COLD_BUDGET)
+    # an earlier plan that still keeps every rule (a weight changed, say) needs no new seeds; one that
+    # breaks the new band or rules is only a start, and the search around it is wider
+    kept = start_from is not None and bool(starts) and not check_plan(inst, starts[0])
+    budget = STATE_BUDGET if kept else (WARM_BUDGET if starts else COLD_BUDGET)
     # SCIP solves the exact compact model only; the heuristic's master problems run on HiGHS
     columns_solver = problem.solver if problem.solver in COLUMN_SOLVERS else "highs"
     heur = solve_heuristic(inst, coords, labels, rng=rng, time_limit=HEURISTIC_SAFETY * search_limit, pool=pool,
