@@ -131,15 +131,20 @@ class ContiguitySeparator:
         ``piece``; vertices with no ``x[v, b]`` are left out, as they can never
         connect anything.
         """
-        inside, usable = set(piece), self.mask[:, b]
+        reach = self._reach(b, set(piece))
+        return tuple(sorted({v for u in piece for v in self.adj[u] if v in reach}))
+
+    def _reach(self, b: int, blocked: set[int]) -> set[int]:
+        """Practices ``b`` reaches through practices that may join ``b``, avoiding ``blocked``."""
+        usable = self.mask[:, b]
         reach, queue = {b}, deque([b])
         while queue:  # bounded: each vertex enters once
             u = queue.popleft()
             for v in self.adj[u]:
-                if usable[v] and v not in inside and v not in reach:
+                if usable[v] and v not in blocked and v not in reach:
                     reach.add(v)
                     queue.append(v)
-        return tuple(sorted({v for u in piece for v in self.adj[u] if v in reach}))
+        return reach
 
     def holds(self, cut: Cut) -> bool:
         """Whether a cut found for another instance is valid for this one (an earlier solve's cut pool).
@@ -155,14 +160,7 @@ class ContiguitySeparator:
         blocked = set(sep)
         if b in blocked or p in blocked:
             return False
-        usable = self.mask[:, b]
-        reach, queue = {b}, deque([b])
-        while queue:  # bounded: each vertex enters once
-            u = queue.popleft()
-            for v in self.adj[u]:
-                if usable[v] and v not in blocked and v not in reach:
-                    reach.add(v)
-                    queue.append(v)
+        reach = self._reach(b, blocked)
         if p != b:
             return p not in reach
         return float(self.pop[list(reach)].sum()) < self.lower
